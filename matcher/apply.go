@@ -1,0 +1,477 @@
+package matcher
+
+// Apply applies one command and returns the events it produced: at least one, and a command
+// that fails produces a Rejected event first. Depth updates come last, one per changed level,
+// sharing one update id. The returned slice is owned by the Book and valid until the next Apply.
+//
+// A command whose Seq is not above the last applied Seq (once one has been applied) was already
+// applied: Apply ignores it and returns nil, so replaying an overlapping log tail is harmless.
+//
+// Phases: TRADING accepts everything; CANCEL_ONLY accepts cancel, cancel-all, amend (it only
+// lowers quantity) and the cancel half of cancel-replace; POST_ONLY additionally accepts LIMIT
+// GTC and LIMIT_MAKER orders that would rest without taking (MARKET, IOC and FOK are rejected);
+// HALT accepts only set-phase.
+func (b *Book) Apply(c *Command) []Event {
+	b.ev = b.ev[:0]
+	b.dirty = b.dirty[:0]
+	if b.seq != 0 && c.Seq <= b.seq {
+		return nil
+	}
+	b.seq, b.time = c.Seq, c.Time
+	switch c.Kind {
+	case CmdNew:
+		b.newOrder(c, &c.Order)
+	case CmdCancel:
+		b.cancel(c)
+	case CmdCancelAll:
+		b.cancelAll(c)
+	case CmdCancelReplace:
+		b.cancelReplace(c)
+	case CmdAmend:
+		b.amend(c)
+	case CmdSetPhase:
+		b.setPhase(c)
+	default:
+		b.reject(ErrUnknownCommand, c.Account, 0, "")
+	}
+	b.flushDepth()
+	return b.ev
+}
+
+func (b *Book) reject(err *CodeError, acct, orderID uint64, clientOrderID string) {
+	e := b.emit(EvRejected)
+	e.Code, e.Msg, e.Account, e.OrderID, e.ClientOrderID = err.Code, err.Msg, acct, orderID, clientOrderID
+}
+
+// taker is an incoming order while it matches.
+type taker struct {
+	id            uint64
+	account       uint64
+	clientOrderID string
+	price         int64
+	qty           int64
+	quoteQty      int64
+	remaining     int64 // lots left (by-base orders)
+	quoteLeft     int64 // quote units left (MARKET by quote)
+	executed      int64
+	executedQuote int64
+	side          Side
+	typ           OrderType
+	tif           TimeInForce
+	stp           STPMode
+	byQuote       bool
+	done          bool // stopped by STP or by a quote remainder too small for one lot
+	stpExpired    bool
+}
+
+func (t *taker) left() bool {
+	if t.done {
+		return false
+	}
+	if t.byQuote {
+		return t.quoteLeft > 0
+	}
+	return t.remaining > 0
+}
+
+// checkNew validates a new order against parameters, recvWindow, phase, filters and book state.
+func (b *Book) checkNew(c *Command, no *NewOrder) *CodeError {
+	if !no.Side.valid() {
+		return ErrInvalidSide
+	}
+	switch no.Type {
+	case Limit:
+		if no.TimeInForce < GTC || no.TimeInForce > FOK {
+			return ErrInvalidTIF
+		}
+		if no.QuoteQty != 0 {
+			return ErrQuoteNotReq
+		}
+	case LimitMaker:
+		if no.TimeInForce != 0 {
+			return ErrTIFNotRequired
+		}
+		if no.QuoteQty != 0 {
+			return ErrQuoteNotReq
+		}
+	case Market:
+		if no.TimeInForce != 0 {
+			return ErrTIFNotRequired
+		}
+		if no.Price != 0 {
+			return ErrPriceNotReq
+		}
+		if no.Qty == 0 && no.QuoteQty == 0 {
+			return ErrMissingQty
+		}
+		if no.Qty != 0 && no.QuoteQty != 0 {
+			return ErrQuoteNotReq
+		}
+	default:
+		return ErrInvalidType
+	}
+	if no.STP > STPExpireBoth {
+		return ErrBadParam
+	}
+	if no.RecvWindowMs > 0 {
+		now := c.Time / 1e6
+		if now-no.ClientTimeMs > no.RecvWindowMs {
+			return ErrRecvWindow
+		}
+		if no.ClientTimeMs-now > 1000 {
+			return ErrClientAhead
+		}
+	}
+	if !validClientID(no.ClientOrderID) {
+		return ErrBadClientID
+	}
+	switch b.phase {
+	case Halt, CancelOnly:
+		return ErrMarketClosed
+	case PostOnly:
+		if no.Type == Market || no.TimeInForce == IOC || no.TimeInForce == FOK {
+			return ErrPhaseOrderType
+		}
+	}
+	l := &b.lim
+	if no.Type == Market && no.QuoteQty != 0 {
+		if no.QuoteQty < 0 || no.QuoteQty < l.minNotional || (l.maxNotional > 0 && no.QuoteQty > l.maxNotional) {
+			return ErrNotional
+		}
+	} else {
+		if no.Type != Market && (no.Price < l.minPrice || no.Price > l.maxPrice) {
+			return ErrPriceFilter
+		}
+		if no.Qty < l.minQty || no.Qty > l.maxQty {
+			return ErrLotSize
+		}
+		if no.Type != Market {
+			if n := no.Price * no.Qty; n < l.minNotional || (l.maxNotional > 0 && n > l.maxNotional) {
+				return ErrNotional
+			}
+		}
+	}
+	if l.maxOrders > 0 && b.openCount(c.Account) >= l.maxOrders {
+		return ErrMaxNumOrders
+	}
+	if no.ClientOrderID != "" {
+		if _, dup := b.byClient[clientKey{c.Account, no.ClientOrderID}]; dup {
+			return ErrDuplicateOrder
+		}
+	}
+	if (no.Type == LimitMaker || b.phase == PostOnly) && b.crosses(no.Side, no.Price) {
+		return ErrWouldTake
+	}
+	return nil
+}
+
+func validClientID(s string) bool {
+	if len(s) > 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !('a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' ||
+			ch == '.' || ch == '_' || ch == ':' || ch == '/' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// newOrder places no for c.Account; it returns the new order id, or the rejection.
+func (b *Book) newOrder(c *Command, no *NewOrder) (uint64, *CodeError) {
+	if err := b.checkNew(c, no); err != nil {
+		b.reject(err, c.Account, 0, no.ClientOrderID)
+		return 0, err
+	}
+	b.lastID++
+	t := taker{
+		id: b.lastID, account: c.Account, clientOrderID: no.ClientOrderID,
+		price: no.Price, qty: no.Qty, quoteQty: no.QuoteQty, remaining: no.Qty, quoteLeft: no.QuoteQty,
+		side: no.Side, typ: no.Type, tif: no.TimeInForce, stp: no.STP,
+		byQuote: no.Type == Market && no.QuoteQty != 0,
+	}
+	e := b.emit(EvAccepted)
+	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type = t.id, t.account, t.clientOrderID, t.side, t.typ
+	e.TimeInForce, e.STP, e.Price, e.Qty, e.QuoteQty = t.tif, t.stp, t.price, t.qty, t.quoteQty
+
+	if t.tif == FOK && !b.fillable(&t) {
+		b.expireTaker(&t, ReasonFOK)
+		return t.id, nil
+	}
+	exhausted := b.match(&t)
+	switch {
+	case t.stpExpired:
+	case t.typ == Market:
+		if exhausted || t.executed == 0 {
+			b.expireTaker(&t, ReasonMarketNoLiquidity)
+		}
+	case !t.left():
+	case t.tif == IOC:
+		b.expireTaker(&t, ReasonIOC)
+	case t.tif == FOK: // unreachable after fillable; kept so the order can never rest
+		b.expireTaker(&t, ReasonFOK)
+	default:
+		oi := b.allocOrder()
+		b.orders[oi] = order{
+			id: t.id, account: t.account, clientOrderID: t.clientOrderID, price: t.price,
+			qty: t.qty, remaining: t.remaining, executed: t.executed, executedQuote: t.executedQuote,
+			time: c.Time, side: t.side, typ: t.typ, tif: t.tif, stp: t.stp,
+		}
+		b.rest(oi)
+	}
+	return t.id, nil
+}
+
+func (b *Book) expireTaker(t *taker, r Reason) {
+	e := b.emit(EvExpired)
+	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type, e.Price = t.id, t.account, t.clientOrderID, t.side, t.typ, t.price
+	e.Qty, e.QuoteQty, e.ExecutedQty, e.ExecutedQuote, e.Reason = t.qty, t.quoteQty, t.executed, t.executedQuote, r
+}
+
+// endOrder emits Canceled or Expired for a resting order and removes it.
+func (b *Book) endOrder(oi int32, k EventKind, r Reason, cancelID string) {
+	o := &b.orders[oi]
+	e := b.emit(k)
+	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type, e.Price = o.id, o.account, o.clientOrderID, o.side, o.typ, o.price
+	e.Qty, e.ExecutedQty, e.ExecutedQuote, e.Reason, e.CancelClientOrderID = o.qty, o.executed, o.executedQuote, r, cancelID
+	e.TimeInForce = o.tif
+	b.remove(oi)
+}
+
+// match takes liquidity for t at acceptable prices. It reports whether it stopped because the
+// book had nothing more to offer at acceptable prices.
+func (b *Book) match(t *taker) (exhausted bool) {
+	opp := t.side.Opposite()
+	limit := t.typ != Market
+	for t.left() {
+		li, ok := b.bestLevel(opp)
+		if !ok {
+			return true
+		}
+		price := b.levels[li].price
+		if limit && (t.side == Buy && price > t.price || t.side == Sell && price < t.price) {
+			return true
+		}
+		for oi := b.levels[li].head; oi != none && t.left(); {
+			o := &b.orders[oi]
+			next := o.next
+			if t.stp != STPNone && o.account == t.account {
+				switch t.stp {
+				case STPExpireTaker:
+					t.done, t.stpExpired = true, true
+					b.expireTaker(t, ReasonSTP)
+					return false
+				case STPExpireMaker:
+					b.endOrder(oi, EvExpired, ReasonSTP, "")
+				case STPExpireBoth:
+					b.endOrder(oi, EvExpired, ReasonSTP, "")
+					t.done, t.stpExpired = true, true
+					b.expireTaker(t, ReasonSTP)
+					return false
+				}
+				oi = next
+				continue
+			}
+			q := o.remaining
+			if t.byQuote {
+				if m := t.quoteLeft / price; m < q {
+					q = m
+				}
+				if q == 0 {
+					t.done = true
+					return false
+				}
+			} else if t.remaining < q {
+				q = t.remaining
+			}
+			quote := q * price
+			o.remaining -= q
+			o.executed += q
+			o.executedQuote += quote
+			b.levels[li].qty -= q
+			t.executed += q
+			t.executedQuote += quote
+			if t.byQuote {
+				t.quoteLeft -= quote
+			} else {
+				t.remaining -= q
+			}
+			b.lastTr++
+			e := b.emit(EvTrade)
+			e.TradeID, e.Price, e.Qty, e.QuoteQty = b.lastTr, price, q, quote
+			e.OrderID, e.Account, e.ClientOrderID, e.Side = t.id, t.account, t.clientOrderID, t.side
+			e.ExecutedQty, e.ExecutedQuote = t.executed, t.executedQuote
+			e.MakerOrderID, e.MakerAccount, e.MakerClientOrderID = o.id, o.account, o.clientOrderID
+			e.MakerQty, e.MakerExecutedQty, e.MakerExecutedQuote = o.qty, o.executed, o.executedQuote
+			if o.remaining == 0 {
+				b.remove(oi) // records the level change
+			} else {
+				b.touch(opp, price, b.levels[li].qty)
+			}
+			oi = next
+		}
+	}
+	return false
+}
+
+// fillable reports whether a FOK taker would fill completely, walking the book as match would
+// (own orders are skipped under EXPIRE_MAKER and stop the walk under EXPIRE_TAKER/EXPIRE_BOTH).
+func (b *Book) fillable(t *taker) bool {
+	opp := t.side.Opposite()
+	need := t.remaining
+	li, ok := b.bestLevel(opp)
+	for ok {
+		lv := &b.levels[li]
+		if t.side == Buy && lv.price > t.price || t.side == Sell && lv.price < t.price {
+			return false
+		}
+		for oi := lv.head; oi != none; oi = b.orders[oi].next {
+			o := &b.orders[oi]
+			if t.stp != STPNone && o.account == t.account {
+				if t.stp == STPExpireMaker {
+					continue
+				}
+				return false
+			}
+			if need -= o.remaining; need <= 0 {
+				return true
+			}
+		}
+		li, ok = b.nextLevel(opp, lv.price)
+	}
+	return false
+}
+
+// lookup finds an open order of acct by id or client order id (both given: both must match).
+func (b *Book) lookup(acct, id uint64, clientID string) (int32, *CodeError) {
+	var oi int32 = none
+	switch {
+	case id != 0:
+		oi = b.byID.get(id)
+		if oi >= 0 && clientID != "" && b.orders[oi].clientOrderID != clientID {
+			oi = none
+		}
+	case clientID != "":
+		if i, ok := b.byClient[clientKey{acct, clientID}]; ok {
+			oi = i
+		}
+	default:
+		return none, ErrMissingTarget
+	}
+	if oi < 0 || b.orders[oi].account != acct {
+		return none, ErrUnknownOrder
+	}
+	return oi, nil
+}
+
+func (b *Book) cancel(c *Command) {
+	if b.phase == Halt {
+		b.reject(ErrCancelClosed, c.Account, c.OrderID, c.OrigClientOrderID)
+		return
+	}
+	oi, err := b.lookup(c.Account, c.OrderID, c.OrigClientOrderID)
+	if err != nil {
+		b.reject(err, c.Account, c.OrderID, c.OrigClientOrderID)
+		return
+	}
+	b.endOrder(oi, EvCanceled, ReasonUser, c.ClientOrderID)
+}
+
+func (b *Book) cancelAll(c *Command) {
+	if b.phase == Halt {
+		b.reject(ErrCancelClosed, c.Account, 0, "")
+		return
+	}
+	ai := b.byAccount.get(c.Account)
+	if ai < 0 {
+		b.reject(ErrUnknownOrder, c.Account, 0, "")
+		return
+	}
+	// Removing the last order frees the account slot, so read the next link first.
+	for oi := b.accounts[ai].head; oi != none; {
+		next := b.orders[oi].anext
+		b.endOrder(oi, EvCanceled, ReasonCancelAll, c.ClientOrderID)
+		oi = next
+	}
+}
+
+func (b *Book) cancelReplace(c *Command) {
+	if c.Mode != StopOnFailure && c.Mode != AllowFailure {
+		b.reject(ErrBadParam, c.Account, c.OrderID, c.OrigClientOrderID)
+		return
+	}
+	var canceled uint64
+	var cancelErr *CodeError
+	var oi int32
+	if b.phase == Halt {
+		cancelErr = ErrCancelClosed
+	} else {
+		oi, cancelErr = b.lookup(c.Account, c.OrderID, c.OrigClientOrderID)
+	}
+	if cancelErr != nil {
+		b.reject(cancelErr, c.Account, c.OrderID, c.OrigClientOrderID)
+	} else {
+		canceled = b.orders[oi].id
+		b.endOrder(oi, EvCanceled, ReasonReplace, c.ClientOrderID)
+	}
+	newResult, newID := NotAttempted, uint64(0)
+	var newErr *CodeError
+	if cancelErr == nil || c.Mode == AllowFailure {
+		newID, newErr = b.newOrder(c, &c.Order)
+		newResult = Success
+		if newErr != nil {
+			newResult = Failure
+		}
+	}
+	e := b.emit(EvReplaced)
+	e.Account, e.OrderID, e.NewOrderID, e.NewOrderResult = c.Account, canceled, newID, newResult
+	e.CancelResult = Success
+	if cancelErr != nil {
+		e.CancelResult, e.Code = Failure, cancelErr.Code
+	}
+	if newErr != nil {
+		e.NewOrderCode = newErr.Code
+	}
+}
+
+func (b *Book) amend(c *Command) {
+	if b.phase == Halt {
+		b.reject(ErrCancelClosed, c.Account, c.OrderID, c.OrigClientOrderID)
+		return
+	}
+	oi, err := b.lookup(c.Account, c.OrderID, c.OrigClientOrderID)
+	if err == nil {
+		o := &b.orders[oi]
+		switch {
+		case c.NewQty >= o.qty || c.NewQty <= o.executed:
+			err = ErrAmendQty
+		case c.NewQty < b.lim.minQty:
+			err = ErrLotSize
+		}
+	}
+	if err != nil {
+		b.reject(err, c.Account, c.OrderID, c.OrigClientOrderID)
+		return
+	}
+	o := &b.orders[oi]
+	rem := c.NewQty - o.executed
+	lv := &b.levels[o.level]
+	lv.qty -= o.remaining - rem
+	o.remaining, o.qty = rem, c.NewQty
+	b.touch(o.side, o.price, lv.qty)
+	e := b.emit(EvAmended)
+	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Price = o.id, o.account, o.clientOrderID, o.side, o.price
+	e.Qty, e.ExecutedQty, e.ExecutedQuote = o.qty, o.executed, o.executedQuote
+}
+
+func (b *Book) setPhase(c *Command) {
+	if c.Phase < Trading || c.Phase > Halt {
+		b.reject(ErrBadParam, c.Account, 0, "")
+		return
+	}
+	e := b.emit(EvPhaseChanged)
+	e.OldPhase, e.Phase, e.Msg = b.phase, c.Phase, c.Reason
+	b.phase = c.Phase
+}

@@ -1,0 +1,319 @@
+package matcher
+
+import "fmt"
+
+// Book is the order book and all other state of one symbol. Create it with NewBook or Restore;
+// change it only with Apply. See the package doc for the concurrency contract.
+type Book struct {
+	spec   Spec
+	lim    limits
+	phase  Phase
+	lastID uint64 // last order id
+	lastTr uint64 // last trade id
+	lastUp uint64 // last depth update id
+	seq    uint64 // last applied command Seq
+	time   int64  // Time of the last applied command
+
+	orders    []order // slab; index 0.. ; free slots chained through next
+	freeOrder int32
+	open      int // number of resting orders
+	byID      idTable
+	byClient  map[clientKey]int32
+
+	levels    []level
+	freeLevel int32
+	side      [3]bookSide // indexed by Side
+
+	accounts    []account
+	freeAccount int32
+	byAccount   idTable
+
+	ev    []Event       // reusable event buffer returned by Apply
+	dirty []depthChange // levels changed by the current command
+}
+
+type bookSide struct {
+	ladder  ladder
+	byPrice idTable // price -> level index
+	levels  int
+}
+
+type clientKey struct {
+	account uint64
+	id      string
+}
+
+// order is a resting order. prev/next link the price level FIFO (or the free list), aprev/anext
+// the owner's open orders in id order.
+type order struct {
+	id            uint64
+	account       uint64
+	clientOrderID string
+	price         int64
+	qty           int64 // order quantity (lowered by amend)
+	remaining     int64
+	executed      int64
+	executedQuote int64
+	time          int64
+	prev, next    int32
+	aprev, anext  int32
+	level         int32
+	acct          int32
+	side          Side
+	typ           OrderType
+	tif           TimeInForce
+	stp           STPMode
+}
+
+type level struct {
+	price      int64
+	qty        int64
+	count      int32
+	head, tail int32
+	next       int32 // free list
+}
+
+type account struct {
+	id         uint64
+	count      int32
+	head, tail int32
+	next       int32 // free list
+}
+
+type depthChange struct {
+	side  Side
+	price int64
+	qty   int64
+}
+
+const none int32 = -1
+
+// NewBook returns an empty book for spec in phase TRADING.
+func NewBook(spec Spec) (*Book, error) {
+	lim, err := spec.limits()
+	if err != nil {
+		return nil, fmt.Errorf("new book: %w", err)
+	}
+	b := &Book{
+		spec: spec, lim: lim, phase: Trading,
+		freeOrder: none, freeLevel: none, freeAccount: none,
+		byID:      newIDTable(1024),
+		byClient:  make(map[clientKey]int32),
+		byAccount: newIDTable(256),
+		ev:        make([]Event, 0, 64),
+		dirty:     make([]depthChange, 0, 16),
+	}
+	for s := Buy; s <= Sell; s++ {
+		b.side[s] = bookSide{ladder: ladder{last: -1}, byPrice: newIDTable(512)}
+	}
+	return b, nil
+}
+
+// Spec returns the symbol spec.
+func (b *Book) Spec() Spec { return b.spec }
+
+// emit appends an event of kind k to the buffer and returns it for filling in.
+func (b *Book) emit(k EventKind) *Event {
+	if len(b.ev) == cap(b.ev) {
+		b.ev = append(b.ev, Event{})[:len(b.ev)]
+	}
+	b.ev = b.ev[:len(b.ev)+1]
+	e := &b.ev[len(b.ev)-1]
+	*e = Event{Kind: k}
+	return e
+}
+
+// touch records the new total of a level changed by the current command.
+func (b *Book) touch(s Side, price, qty int64) {
+	for i := len(b.dirty) - 1; i >= 0; i-- {
+		if d := &b.dirty[i]; d.price == price && d.side == s {
+			d.qty = qty
+			return
+		}
+	}
+	b.dirty = append(b.dirty, depthChange{side: s, price: price, qty: qty})
+}
+
+// flushDepth emits one DepthUpdate per level changed by the command, all with one update id.
+func (b *Book) flushDepth() {
+	if len(b.dirty) == 0 {
+		return
+	}
+	b.lastUp++
+	for _, d := range b.dirty {
+		e := b.emit(EvDepthUpdate)
+		e.UpdateID, e.Side, e.Price, e.Qty = b.lastUp, d.side, d.price, d.qty
+	}
+}
+
+// bestLevel returns the best level of side s.
+func (b *Book) bestLevel(s Side) (int32, bool) {
+	bs := &b.side[s]
+	var p int64
+	var ok bool
+	if s == Buy {
+		p, ok = bs.ladder.max()
+	} else {
+		p, ok = bs.ladder.min()
+	}
+	if !ok {
+		return none, false
+	}
+	return bs.byPrice.get(uint64(p)), true
+}
+
+// nextLevel returns the next worse level of side s after price p.
+func (b *Book) nextLevel(s Side, p int64) (int32, bool) {
+	bs := &b.side[s]
+	var ok bool
+	if s == Buy {
+		p, ok = bs.ladder.below(p)
+	} else {
+		p, ok = bs.ladder.above(p)
+	}
+	if !ok {
+		return none, false
+	}
+	return bs.byPrice.get(uint64(p)), true
+}
+
+// crosses reports whether an order of side s at limit price p would take from the book.
+func (b *Book) crosses(s Side, p int64) bool {
+	li, ok := b.bestLevel(s.Opposite())
+	if !ok {
+		return false
+	}
+	if s == Buy {
+		return p >= b.levels[li].price
+	}
+	return p <= b.levels[li].price
+}
+
+// allocOrder returns a free order slot.
+func (b *Book) allocOrder() int32 {
+	if i := b.freeOrder; i != none {
+		b.freeOrder = b.orders[i].next
+		return i
+	}
+	b.orders = append(b.orders, order{})
+	return int32(len(b.orders) - 1)
+}
+
+// rest links the order in slot oi (fields set) into its level, account and indexes.
+func (b *Book) rest(oi int32) {
+	o := &b.orders[oi]
+	bs := &b.side[o.side]
+	li := bs.byPrice.get(uint64(o.price))
+	if li < 0 {
+		if li = b.freeLevel; li != none {
+			b.freeLevel = b.levels[li].next
+		} else {
+			b.levels = append(b.levels, level{})
+			li = int32(len(b.levels) - 1)
+		}
+		b.levels[li] = level{price: o.price, head: none, tail: none}
+		bs.byPrice.put(uint64(o.price), li)
+		bs.ladder.set(o.price)
+		bs.levels++
+	}
+	lv := &b.levels[li]
+	o.level, o.prev, o.next = li, lv.tail, none
+	if lv.tail != none {
+		b.orders[lv.tail].next = oi
+	} else {
+		lv.head = oi
+	}
+	lv.tail = oi
+	lv.count++
+	lv.qty += o.remaining
+	b.touch(o.side, o.price, lv.qty)
+
+	ai := b.byAccount.get(o.account)
+	if ai < 0 {
+		if ai = b.freeAccount; ai != none {
+			b.freeAccount = b.accounts[ai].next
+		} else {
+			b.accounts = append(b.accounts, account{})
+			ai = int32(len(b.accounts) - 1)
+		}
+		b.accounts[ai] = account{id: o.account, head: none, tail: none}
+		b.byAccount.put(o.account, ai)
+	}
+	a := &b.accounts[ai]
+	o.acct, o.aprev, o.anext = ai, a.tail, none
+	if a.tail != none {
+		b.orders[a.tail].anext = oi
+	} else {
+		a.head = oi
+	}
+	a.tail = oi
+	a.count++
+
+	b.byID.put(o.id, oi)
+	if o.clientOrderID != "" {
+		b.byClient[clientKey{o.account, o.clientOrderID}] = oi
+	}
+	b.open++
+}
+
+// remove unlinks the order in slot oi from everything and frees the slot (and its level and
+// account when they become empty). The level's depth change is recorded.
+func (b *Book) remove(oi int32) {
+	o := &b.orders[oi]
+	bs := &b.side[o.side]
+	lv := &b.levels[o.level]
+	if o.prev != none {
+		b.orders[o.prev].next = o.next
+	} else {
+		lv.head = o.next
+	}
+	if o.next != none {
+		b.orders[o.next].prev = o.prev
+	} else {
+		lv.tail = o.prev
+	}
+	lv.count--
+	lv.qty -= o.remaining
+	b.touch(o.side, o.price, lv.qty)
+	if lv.count == 0 {
+		bs.byPrice.del(uint64(o.price))
+		bs.ladder.clear(o.price)
+		bs.levels--
+		lv.next = b.freeLevel
+		b.freeLevel = o.level
+	}
+
+	a := &b.accounts[o.acct]
+	if o.aprev != none {
+		b.orders[o.aprev].anext = o.anext
+	} else {
+		a.head = o.anext
+	}
+	if o.anext != none {
+		b.orders[o.anext].aprev = o.aprev
+	} else {
+		a.tail = o.aprev
+	}
+	a.count--
+	if a.count == 0 {
+		b.byAccount.del(a.id)
+		a.next = b.freeAccount
+		b.freeAccount = o.acct
+	}
+
+	b.byID.del(o.id)
+	if o.clientOrderID != "" {
+		delete(b.byClient, clientKey{o.account, o.clientOrderID})
+	}
+	b.open--
+	*o = order{next: b.freeOrder}
+	b.freeOrder = oi
+}
+
+// openCount returns the number of open orders of acct.
+func (b *Book) openCount(acct uint64) int32 {
+	if ai := b.byAccount.get(acct); ai >= 0 {
+		return b.accounts[ai].count
+	}
+	return 0
+}
