@@ -328,8 +328,8 @@ func (*Command_SetPhase) isCommand_Body() {}
 type NewOrder struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Account uint64                 `protobuf:"varint,1,opt,name=account,proto3" json:"account,omitempty"`
-	// Binance newClientOrderId: 1..36 characters of [A-Za-z0-9._:/-]; the gateway assigns one when
-	// the client sends none.
+	// Binance newClientOrderId: 1..36 characters of [A-Za-z0-9._:/-], or empty for none (the
+	// gateway normally assigns one when the client sends none, as Binance does).
 	ClientOrderId string    `protobuf:"bytes,2,opt,name=client_order_id,json=clientOrderId,proto3" json:"client_order_id,omitempty"`
 	Side          Side      `protobuf:"varint,3,opt,name=side,proto3,enum=geomesh.v1.Side" json:"side,omitempty"`
 	Type          OrderType `protobuf:"varint,4,opt,name=type,proto3,enum=geomesh.v1.OrderType" json:"type,omitempty"`

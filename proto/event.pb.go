@@ -614,8 +614,13 @@ func (x *Accepted) GetTimeUnixNano() int64 {
 type Rejected struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Binance error code (negative, e.g. -2010) and message.
-	Code          int32  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
-	Msg           string `protobuf:"bytes,2,opt,name=msg,proto3" json:"msg,omitempty"`
+	Code int32  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Msg  string `protobuf:"bytes,2,opt,name=msg,proto3" json:"msg,omitempty"`
+	// The requester and what the command named: its client order id (new order) or target
+	// (cancel, amend), and the target's order id when given.
+	Account       uint64 `protobuf:"varint,3,opt,name=account,proto3" json:"account,omitempty"`
+	ClientOrderId string `protobuf:"bytes,4,opt,name=client_order_id,json=clientOrderId,proto3" json:"client_order_id,omitempty"`
+	OrderId       uint64 `protobuf:"varint,5,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -664,6 +669,27 @@ func (x *Rejected) GetMsg() string {
 	return ""
 }
 
+func (x *Rejected) GetAccount() uint64 {
+	if x != nil {
+		return x.Account
+	}
+	return 0
+}
+
+func (x *Rejected) GetClientOrderId() string {
+	if x != nil {
+		return x.ClientOrderId
+	}
+	return ""
+}
+
+func (x *Rejected) GetOrderId() uint64 {
+	if x != nil {
+		return x.OrderId
+	}
+	return 0
+}
+
 // Trade is one execution between a resting maker and the incoming taker.
 type Trade struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
@@ -684,8 +710,10 @@ type Trade struct {
 	MakerExecutedQuoteQty int64 `protobuf:"varint,13,opt,name=maker_executed_quote_qty,json=makerExecutedQuoteQty,proto3" json:"maker_executed_quote_qty,omitempty"`
 	TakerExecutedQty      int64 `protobuf:"varint,14,opt,name=taker_executed_qty,json=takerExecutedQty,proto3" json:"taker_executed_qty,omitempty"`
 	TakerExecutedQuoteQty int64 `protobuf:"varint,15,opt,name=taker_executed_quote_qty,json=takerExecutedQuoteQty,proto3" json:"taker_executed_quote_qty,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The maker order's quantity (the taker's is in the Accepted event of the same batch).
+	MakerOrderQty int64 `protobuf:"varint,16,opt,name=maker_order_qty,json=makerOrderQty,proto3" json:"maker_order_qty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Trade) Reset() {
@@ -823,6 +851,13 @@ func (x *Trade) GetTakerExecutedQuoteQty() int64 {
 	return 0
 }
 
+func (x *Trade) GetMakerOrderQty() int64 {
+	if x != nil {
+		return x.MakerOrderQty
+	}
+	return 0
+}
+
 // Canceled: an open order was removed.
 type Canceled struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -836,8 +871,14 @@ type Canceled struct {
 	// Cumulative execution of the order at cancel time.
 	ExecutedQty      int64 `protobuf:"varint,6,opt,name=executed_qty,json=executedQty,proto3" json:"executed_qty,omitempty"`
 	ExecutedQuoteQty int64 `protobuf:"varint,7,opt,name=executed_quote_qty,json=executedQuoteQty,proto3" json:"executed_quote_qty,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The order as placed, for the executionReport / cancel response.
+	Side          Side      `protobuf:"varint,8,opt,name=side,proto3,enum=geomesh.v1.Side" json:"side,omitempty"`
+	Type          OrderType `protobuf:"varint,9,opt,name=type,proto3,enum=geomesh.v1.OrderType" json:"type,omitempty"`
+	Price         int64     `protobuf:"varint,10,opt,name=price,proto3" json:"price,omitempty"`
+	Qty           int64     `protobuf:"varint,11,opt,name=qty,proto3" json:"qty,omitempty"`
+	QuoteQty      int64     `protobuf:"varint,12,opt,name=quote_qty,json=quoteQty,proto3" json:"quote_qty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Canceled) Reset() {
@@ -919,6 +960,41 @@ func (x *Canceled) GetExecutedQuoteQty() int64 {
 	return 0
 }
 
+func (x *Canceled) GetSide() Side {
+	if x != nil {
+		return x.Side
+	}
+	return Side_SIDE_UNSPECIFIED
+}
+
+func (x *Canceled) GetType() OrderType {
+	if x != nil {
+		return x.Type
+	}
+	return OrderType_ORDER_TYPE_UNSPECIFIED
+}
+
+func (x *Canceled) GetPrice() int64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+func (x *Canceled) GetQty() int64 {
+	if x != nil {
+		return x.Qty
+	}
+	return 0
+}
+
+func (x *Canceled) GetQuoteQty() int64 {
+	if x != nil {
+		return x.QuoteQty
+	}
+	return 0
+}
+
 // Expired: an order (or its remainder) expired.
 type Expired struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -928,8 +1004,14 @@ type Expired struct {
 	Reason           ExpireReason           `protobuf:"varint,4,opt,name=reason,proto3,enum=geomesh.v1.ExpireReason" json:"reason,omitempty"`
 	ExecutedQty      int64                  `protobuf:"varint,5,opt,name=executed_qty,json=executedQty,proto3" json:"executed_qty,omitempty"`
 	ExecutedQuoteQty int64                  `protobuf:"varint,6,opt,name=executed_quote_qty,json=executedQuoteQty,proto3" json:"executed_quote_qty,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The order as placed.
+	Side          Side      `protobuf:"varint,7,opt,name=side,proto3,enum=geomesh.v1.Side" json:"side,omitempty"`
+	Type          OrderType `protobuf:"varint,8,opt,name=type,proto3,enum=geomesh.v1.OrderType" json:"type,omitempty"`
+	Price         int64     `protobuf:"varint,9,opt,name=price,proto3" json:"price,omitempty"`
+	Qty           int64     `protobuf:"varint,10,opt,name=qty,proto3" json:"qty,omitempty"`
+	QuoteQty      int64     `protobuf:"varint,11,opt,name=quote_qty,json=quoteQty,proto3" json:"quote_qty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Expired) Reset() {
@@ -1004,6 +1086,41 @@ func (x *Expired) GetExecutedQuoteQty() int64 {
 	return 0
 }
 
+func (x *Expired) GetSide() Side {
+	if x != nil {
+		return x.Side
+	}
+	return Side_SIDE_UNSPECIFIED
+}
+
+func (x *Expired) GetType() OrderType {
+	if x != nil {
+		return x.Type
+	}
+	return OrderType_ORDER_TYPE_UNSPECIFIED
+}
+
+func (x *Expired) GetPrice() int64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+func (x *Expired) GetQty() int64 {
+	if x != nil {
+		return x.Qty
+	}
+	return 0
+}
+
+func (x *Expired) GetQuoteQty() int64 {
+	if x != nil {
+		return x.QuoteQty
+	}
+	return 0
+}
+
 // Replaced is the outcome of a CancelReplace; the Canceled, Accepted, Trade... events of its two
 // halves are in the same batch.
 type Replaced struct {
@@ -1018,6 +1135,7 @@ type Replaced struct {
 	CancelMsg     string `protobuf:"bytes,6,opt,name=cancel_msg,json=cancelMsg,proto3" json:"cancel_msg,omitempty"`
 	NewOrderCode  int32  `protobuf:"varint,7,opt,name=new_order_code,json=newOrderCode,proto3" json:"new_order_code,omitempty"`
 	NewOrderMsg   string `protobuf:"bytes,8,opt,name=new_order_msg,json=newOrderMsg,proto3" json:"new_order_msg,omitempty"`
+	Account       uint64 `protobuf:"varint,9,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1108,6 +1226,13 @@ func (x *Replaced) GetNewOrderMsg() string {
 	return ""
 }
 
+func (x *Replaced) GetAccount() uint64 {
+	if x != nil {
+		return x.Account
+	}
+	return 0
+}
+
 // Amended: an order's quantity was lowered in place, keeping its priority.
 type Amended struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1115,7 +1240,11 @@ type Amended struct {
 	Account       uint64                 `protobuf:"varint,2,opt,name=account,proto3" json:"account,omitempty"`
 	ClientOrderId string                 `protobuf:"bytes,3,opt,name=client_order_id,json=clientOrderId,proto3" json:"client_order_id,omitempty"`
 	// New total quantity of the order (lots).
-	NewQty        int64 `protobuf:"varint,4,opt,name=new_qty,json=newQty,proto3" json:"new_qty,omitempty"`
+	NewQty int64 `protobuf:"varint,4,opt,name=new_qty,json=newQty,proto3" json:"new_qty,omitempty"`
+	Side   Side  `protobuf:"varint,5,opt,name=side,proto3,enum=geomesh.v1.Side" json:"side,omitempty"`
+	Price  int64 `protobuf:"varint,6,opt,name=price,proto3" json:"price,omitempty"`
+	// Cumulative executed qty of the order (unchanged by the amend).
+	ExecutedQty   int64 `protobuf:"varint,7,opt,name=executed_qty,json=executedQty,proto3" json:"executed_qty,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1174,6 +1303,27 @@ func (x *Amended) GetClientOrderId() string {
 func (x *Amended) GetNewQty() int64 {
 	if x != nil {
 		return x.NewQty
+	}
+	return 0
+}
+
+func (x *Amended) GetSide() Side {
+	if x != nil {
+		return x.Side
+	}
+	return Side_SIDE_UNSPECIFIED
+}
+
+func (x *Amended) GetPrice() int64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+func (x *Amended) GetExecutedQty() int64 {
+	if x != nil {
+		return x.ExecutedQty
 	}
 	return 0
 }
@@ -1349,10 +1499,13 @@ const file_event_proto_rawDesc = "" +
 	"\tquote_qty\x18\t \x01(\x03R\bquoteQty\x12.\n" +
 	"\bstp_mode\x18\n" +
 	" \x01(\x0e2\x13.geomesh.v1.StpModeR\astpMode\x12$\n" +
-	"\x0etime_unix_nano\x18\v \x01(\x03R\ftimeUnixNano\"0\n" +
+	"\x0etime_unix_nano\x18\v \x01(\x03R\ftimeUnixNano\"\x8d\x01\n" +
 	"\bRejected\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x10\n" +
-	"\x03msg\x18\x02 \x01(\tR\x03msg\"\xe2\x04\n" +
+	"\x03msg\x18\x02 \x01(\tR\x03msg\x12\x18\n" +
+	"\aaccount\x18\x03 \x01(\x04R\aaccount\x12&\n" +
+	"\x0fclient_order_id\x18\x04 \x01(\tR\rclientOrderId\x12\x19\n" +
+	"\border_id\x18\x05 \x01(\x04R\aorderId\"\x8a\x05\n" +
 	"\x05Trade\x12\x19\n" +
 	"\btrade_id\x18\x01 \x01(\x04R\atradeId\x12\x14\n" +
 	"\x05price\x18\x02 \x01(\x03R\x05price\x12\x10\n" +
@@ -1370,7 +1523,8 @@ const file_event_proto_rawDesc = "" +
 	"\x12maker_executed_qty\x18\f \x01(\x03R\x10makerExecutedQty\x127\n" +
 	"\x18maker_executed_quote_qty\x18\r \x01(\x03R\x15makerExecutedQuoteQty\x12,\n" +
 	"\x12taker_executed_qty\x18\x0e \x01(\x03R\x10takerExecutedQty\x127\n" +
-	"\x18taker_executed_quote_qty\x18\x0f \x01(\x03R\x15takerExecutedQuoteQty\"\x9f\x02\n" +
+	"\x18taker_executed_quote_qty\x18\x0f \x01(\x03R\x15takerExecutedQuoteQty\x12&\n" +
+	"\x0fmaker_order_qty\x18\x10 \x01(\x03R\rmakerOrderQty\"\xb5\x03\n" +
 	"\bCanceled\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\x04R\aorderId\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\x04R\aaccount\x12&\n" +
@@ -1378,14 +1532,26 @@ const file_event_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\x0e2\x18.geomesh.v1.CancelReasonR\x06reason\x123\n" +
 	"\x16cancel_client_order_id\x18\x05 \x01(\tR\x13cancelClientOrderId\x12!\n" +
 	"\fexecuted_qty\x18\x06 \x01(\x03R\vexecutedQty\x12,\n" +
-	"\x12executed_quote_qty\x18\a \x01(\x03R\x10executedQuoteQty\"\xe9\x01\n" +
+	"\x12executed_quote_qty\x18\a \x01(\x03R\x10executedQuoteQty\x12$\n" +
+	"\x04side\x18\b \x01(\x0e2\x10.geomesh.v1.SideR\x04side\x12)\n" +
+	"\x04type\x18\t \x01(\x0e2\x15.geomesh.v1.OrderTypeR\x04type\x12\x14\n" +
+	"\x05price\x18\n" +
+	" \x01(\x03R\x05price\x12\x10\n" +
+	"\x03qty\x18\v \x01(\x03R\x03qty\x12\x1b\n" +
+	"\tquote_qty\x18\f \x01(\x03R\bquoteQty\"\xff\x02\n" +
 	"\aExpired\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\x04R\aorderId\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\x04R\aaccount\x12&\n" +
 	"\x0fclient_order_id\x18\x03 \x01(\tR\rclientOrderId\x120\n" +
 	"\x06reason\x18\x04 \x01(\x0e2\x18.geomesh.v1.ExpireReasonR\x06reason\x12!\n" +
 	"\fexecuted_qty\x18\x05 \x01(\x03R\vexecutedQty\x12,\n" +
-	"\x12executed_quote_qty\x18\x06 \x01(\x03R\x10executedQuoteQty\"\xe7\x02\n" +
+	"\x12executed_quote_qty\x18\x06 \x01(\x03R\x10executedQuoteQty\x12$\n" +
+	"\x04side\x18\a \x01(\x0e2\x10.geomesh.v1.SideR\x04side\x12)\n" +
+	"\x04type\x18\b \x01(\x0e2\x15.geomesh.v1.OrderTypeR\x04type\x12\x14\n" +
+	"\x05price\x18\t \x01(\x03R\x05price\x12\x10\n" +
+	"\x03qty\x18\n" +
+	" \x01(\x03R\x03qty\x12\x1b\n" +
+	"\tquote_qty\x18\v \x01(\x03R\bquoteQty\"\x81\x03\n" +
 	"\bReplaced\x12>\n" +
 	"\rcancel_result\x18\x01 \x01(\x0e2\x19.geomesh.v1.ReplaceResultR\fcancelResult\x12C\n" +
 	"\x10new_order_result\x18\x02 \x01(\x0e2\x19.geomesh.v1.ReplaceResultR\x0enewOrderResult\x12*\n" +
@@ -1397,12 +1563,16 @@ const file_event_proto_rawDesc = "" +
 	"\n" +
 	"cancel_msg\x18\x06 \x01(\tR\tcancelMsg\x12$\n" +
 	"\x0enew_order_code\x18\a \x01(\x05R\fnewOrderCode\x12\"\n" +
-	"\rnew_order_msg\x18\b \x01(\tR\vnewOrderMsg\"\x7f\n" +
+	"\rnew_order_msg\x18\b \x01(\tR\vnewOrderMsg\x12\x18\n" +
+	"\aaccount\x18\t \x01(\x04R\aaccount\"\xde\x01\n" +
 	"\aAmended\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\x04R\aorderId\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\x04R\aaccount\x12&\n" +
 	"\x0fclient_order_id\x18\x03 \x01(\tR\rclientOrderId\x12\x17\n" +
-	"\anew_qty\x18\x04 \x01(\x03R\x06newQty\"x\n" +
+	"\anew_qty\x18\x04 \x01(\x03R\x06newQty\x12$\n" +
+	"\x04side\x18\x05 \x01(\x0e2\x10.geomesh.v1.SideR\x04side\x12\x14\n" +
+	"\x05price\x18\x06 \x01(\x03R\x05price\x12!\n" +
+	"\fexecuted_qty\x18\a \x01(\x03R\vexecutedQty\"x\n" +
 	"\vDepthUpdate\x12\x1b\n" +
 	"\tupdate_id\x18\x01 \x01(\x04R\bupdateId\x12$\n" +
 	"\x04side\x18\x02 \x01(\x0e2\x10.geomesh.v1.SideR\x04side\x12\x14\n" +
@@ -1482,17 +1652,22 @@ var file_event_proto_depIdxs = []int32{
 	17, // 13: geomesh.v1.Accepted.stp_mode:type_name -> geomesh.v1.StpMode
 	14, // 14: geomesh.v1.Trade.taker_side:type_name -> geomesh.v1.Side
 	0,  // 15: geomesh.v1.Canceled.reason:type_name -> geomesh.v1.CancelReason
-	1,  // 16: geomesh.v1.Expired.reason:type_name -> geomesh.v1.ExpireReason
-	2,  // 17: geomesh.v1.Replaced.cancel_result:type_name -> geomesh.v1.ReplaceResult
-	2,  // 18: geomesh.v1.Replaced.new_order_result:type_name -> geomesh.v1.ReplaceResult
-	14, // 19: geomesh.v1.DepthUpdate.side:type_name -> geomesh.v1.Side
-	18, // 20: geomesh.v1.PhaseChanged.old_phase:type_name -> geomesh.v1.Phase
-	18, // 21: geomesh.v1.PhaseChanged.new_phase:type_name -> geomesh.v1.Phase
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	14, // 16: geomesh.v1.Canceled.side:type_name -> geomesh.v1.Side
+	15, // 17: geomesh.v1.Canceled.type:type_name -> geomesh.v1.OrderType
+	1,  // 18: geomesh.v1.Expired.reason:type_name -> geomesh.v1.ExpireReason
+	14, // 19: geomesh.v1.Expired.side:type_name -> geomesh.v1.Side
+	15, // 20: geomesh.v1.Expired.type:type_name -> geomesh.v1.OrderType
+	2,  // 21: geomesh.v1.Replaced.cancel_result:type_name -> geomesh.v1.ReplaceResult
+	2,  // 22: geomesh.v1.Replaced.new_order_result:type_name -> geomesh.v1.ReplaceResult
+	14, // 23: geomesh.v1.Amended.side:type_name -> geomesh.v1.Side
+	14, // 24: geomesh.v1.DepthUpdate.side:type_name -> geomesh.v1.Side
+	18, // 25: geomesh.v1.PhaseChanged.old_phase:type_name -> geomesh.v1.Phase
+	18, // 26: geomesh.v1.PhaseChanged.new_phase:type_name -> geomesh.v1.Phase
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_event_proto_init() }

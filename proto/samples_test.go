@@ -72,7 +72,9 @@ func sampleEvents() []*Event {
 			Price: 6_500_000, Qty: 1_000, QuoteQty: 3, StpMode: StpMode_STP_MODE_NONE,
 			TimeUnixNano: 1_700_000_000_000_000_000,
 		}}},
-		{Kind: &Event_Rejected{Rejected: &Rejected{Code: -2010, Msg: "Account has insufficient balance."}}},
+		{Kind: &Event_Rejected{Rejected: &Rejected{
+			Code: -2010, Msg: "Account has insufficient balance.", Account: 42, ClientOrderId: "web_Abc", OrderId: 4,
+		}}},
 		{Kind: &Event_Trade{Trade: &Trade{
 			TradeId: 3, Price: 6_500_000, Qty: 10, QuoteQty: 65_000_000,
 			MakerOrderId: 5, MakerAccount: 7, MakerClientOrderId: "mk-1",
@@ -80,21 +82,27 @@ func sampleEvents() []*Event {
 			TakerSide:        Side_SIDE_SELL,
 			MakerExecutedQty: 20, MakerExecutedQuoteQty: 130_000_000,
 			TakerExecutedQty: 10, TakerExecutedQuoteQty: 65_000_000,
+			MakerOrderQty: 30,
 		}}},
 		{Kind: &Event_Canceled{Canceled: &Canceled{
 			OrderId: 5, Account: 7, ClientOrderId: "mk-1", Reason: CancelReason_CANCEL_REASON_USER,
 			CancelClientOrderId: "cxl-1", ExecutedQty: 20, ExecutedQuoteQty: 130_000_000,
+			Side: Side_SIDE_BUY, Type: OrderType_ORDER_TYPE_LIMIT, Price: 6_500_000, Qty: 30, QuoteQty: 1,
 		}}},
 		{Kind: &Event_Expired{Expired: &Expired{
 			OrderId: 9, Account: 42, ClientOrderId: "web_Abc", Reason: ExpireReason_EXPIRE_REASON_IOC,
 			ExecutedQty: 10, ExecutedQuoteQty: 65_000_000,
+			Side: Side_SIDE_SELL, Type: OrderType_ORDER_TYPE_MARKET, Price: 1, Qty: 1_000, QuoteQty: 2,
 		}}},
 		{Kind: &Event_Replaced{Replaced: &Replaced{
 			CancelResult: ReplaceResult_REPLACE_RESULT_FAILURE, NewOrderResult: ReplaceResult_REPLACE_RESULT_SUCCESS,
 			CanceledOrderId: 5, NewOrderId: 10, CancelCode: -2011, CancelMsg: "Unknown order sent.",
-			NewOrderCode: -1013, NewOrderMsg: "Filter failure: LOT_SIZE",
+			NewOrderCode: -1013, NewOrderMsg: "Filter failure: LOT_SIZE", Account: 7,
 		}}},
-		{Kind: &Event_Amended{Amended: &Amended{OrderId: 5, Account: 7, ClientOrderId: "mk-1", NewQty: 15}}},
+		{Kind: &Event_Amended{Amended: &Amended{
+			OrderId: 5, Account: 7, ClientOrderId: "mk-1", NewQty: 15,
+			Side: Side_SIDE_BUY, Price: 6_500_000, ExecutedQty: 10,
+		}}},
 		{Kind: &Event_DepthUpdate{DepthUpdate: &DepthUpdate{UpdateId: 11, Side: Side_SIDE_BUY, Price: 6_499_999, Qty: 30}}},
 		{Kind: &Event_PhaseChanged{PhaseChanged: &PhaseChanged{
 			OldPhase: Phase_PHASE_TRADING, NewPhase: Phase_PHASE_HALT, Reason: "operator halt",

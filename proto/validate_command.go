@@ -37,7 +37,7 @@ func (c *Command) Validate() error {
 func (o *NewOrder) check() error {
 	return firstErr(
 		checkAccount("account", o.GetAccount()),
-		checkClientOrderID("client_order_id", o.GetClientOrderId()),
+		checkOptClientOrderID("client_order_id", o.GetClientOrderId()),
 		checkSetEnum("side", o.GetSide()),
 		checkSetEnum("type", o.GetType()),
 		checkEnum("time_in_force", o.GetTimeInForce()),

@@ -42,7 +42,8 @@ func (e *Event) Validate() error {
 		if k.Rejected.GetCode() == 0 {
 			return invalid("rejected.code", "not set")
 		}
-		return nil
+		// client_order_id echoes the request, valid or not: it is not checked.
+		return within("rejected", checkOptID("order_id", k.Rejected.GetOrderId()))
 	case *Event_Trade:
 		return within("trade", k.Trade.check())
 	case *Event_Canceled:
@@ -93,6 +94,7 @@ func (t *Trade) check() error {
 		checkAccount("taker_account", t.GetTakerAccount()),
 		checkOptClientOrderID("taker_client_order_id", t.GetTakerClientOrderId()),
 		checkSetEnum("taker_side", t.GetTakerSide()),
+		checkNonNeg("maker_order_qty", t.GetMakerOrderQty()),
 	); err != nil {
 		return err
 	}
@@ -115,6 +117,11 @@ func (c *Canceled) check() error {
 		checkOptClientOrderID("cancel_client_order_id", c.GetCancelClientOrderId()),
 		checkNonNeg("executed_qty", c.GetExecutedQty()),
 		checkNonNeg("executed_quote_qty", c.GetExecutedQuoteQty()),
+		checkEnum("side", c.GetSide()),
+		checkEnum("type", c.GetType()),
+		checkNonNeg("price", c.GetPrice()),
+		checkNonNeg("qty", c.GetQty()),
+		checkNonNeg("quote_qty", c.GetQuoteQty()),
 	)
 }
 
@@ -126,6 +133,11 @@ func (x *Expired) check() error {
 		checkSetEnum("reason", x.GetReason()),
 		checkNonNeg("executed_qty", x.GetExecutedQty()),
 		checkNonNeg("executed_quote_qty", x.GetExecutedQuoteQty()),
+		checkEnum("side", x.GetSide()),
+		checkEnum("type", x.GetType()),
+		checkNonNeg("price", x.GetPrice()),
+		checkNonNeg("qty", x.GetQty()),
+		checkNonNeg("quote_qty", x.GetQuoteQty()),
 	)
 }
 
@@ -144,6 +156,9 @@ func (a *Amended) check() error {
 		checkAccount("account", a.GetAccount()),
 		checkOptClientOrderID("client_order_id", a.GetClientOrderId()),
 		checkPositive("new_qty", a.GetNewQty()),
+		checkEnum("side", a.GetSide()),
+		checkNonNeg("price", a.GetPrice()),
+		checkNonNeg("executed_qty", a.GetExecutedQty()),
 	)
 }
 
