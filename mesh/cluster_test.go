@@ -250,3 +250,32 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("Close after failed Start: %v", err)
 	}
 }
+
+func TestRestartedNodeRejoinsUnderSameName(t *testing.T) {
+	nodes := startThree(t, nil)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	oldAddr := c.Addr()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Restart at once, as a crashed process would be: same name, new port, before the
+	// others have even declared the old incarnation dead.
+	c2 := startNode(t, "c", "ap-south", nil, a.Addr())
+	if c2.Addr() == oldAddr {
+		t.Fatalf("restarted on the same address %s", oldAddr)
+	}
+	restarted := time.Now()
+	all := []*testNode{a, b, c2}
+	awaitRegion(t, 10*time.Second, all, "ap-south", RegionUp)
+	await(t, 10*time.Second, "c at its new address", func() error {
+		for _, n := range all {
+			got, alive, _ := n.Node("c")
+			if !alive || got.Addr != c2.Addr() {
+				return fmt.Errorf("%s sees c at %s alive=%v, want %s", n.Name(), got.Addr, alive, c2.Addr())
+			}
+		}
+		return nil
+	})
+	awaitMembers(t, all, "a", "b", "c")
+	t.Logf("restarted node seen at its new address by all in %v", time.Since(restarted).Round(time.Millisecond))
+}

@@ -174,7 +174,9 @@ func (c Config) memberlistConfig() *memberlist.Config {
 	switch c.Profile {
 	case ProfileWAN:
 		mc := memberlist.DefaultWANConfig()
-		mc.DeadNodeReclaimTime = time.Minute
+		// A node restarted on a new address may take its name over this long after the old
+		// incarnation was declared dead (memberlist's default never allows it).
+		mc.DeadNodeReclaimTime = 30 * time.Second
 		return mc
 	case ProfileLocal:
 		mc := memberlist.DefaultLANConfig()
@@ -183,14 +185,16 @@ func (c Config) memberlistConfig() *memberlist.Config {
 		mc.SuspicionMult = 2
 		mc.GossipInterval = 100 * time.Millisecond
 		mc.TCPTimeout = time.Second
-		mc.PushPullInterval = 5 * time.Second
+		mc.PushPullInterval = 2 * time.Second
 		mc.GossipToTheDeadTime = 5 * time.Second
-		// A restarted node usually comes back on another port under the same name.
-		mc.DeadNodeReclaimTime = time.Second
+		// A restarted node usually comes back on another port under the same name; let it
+		// take the name over as soon as the old incarnation is dead.
+		mc.DeadNodeReclaimTime = 100 * time.Millisecond
 		return mc
 	default:
 		mc := memberlist.DefaultLANConfig()
-		mc.DeadNodeReclaimTime = 30 * time.Second
+		// See ProfileWAN.
+		mc.DeadNodeReclaimTime = 5 * time.Second
 		return mc
 	}
 }

@@ -29,6 +29,22 @@ func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
 	d.m.apply(func(v *view, now time.Time) []Event { return v.update(node, now) })
 }
 
+// conflictDelegate implements memberlist.ConflictDelegate: another node claims a known name
+// from a new address, usually because that node restarted on another port. memberlist
+// refuses it until the old incarnation is dead; remembering the address lets the rejoin
+// loop contact the newcomer right after, instead of waiting for a push-pull.
+type conflictDelegate struct{ m *Mesh }
+
+var _ memberlist.ConflictDelegate = conflictDelegate{}
+
+func (d conflictDelegate) NotifyConflict(existing, other *memberlist.Node) {
+	name, addr := existing.Name, other.Address()
+	d.m.apply(func(v *view, _ time.Time) []Event {
+		v.conflict(name, addr)
+		return nil
+	})
+}
+
 // toNode converts a memberlist node. A node whose metadata does not decode is kept as a
 // member with empty Meta (it counts towards no region) and a warning is logged.
 func (m *Mesh) toNode(n *memberlist.Node) Node {

@@ -101,6 +101,7 @@ func (m *Mesh) create() error {
 	mc.Logger = stdLogger(m.log)
 	mc.Delegate = delegate{m}
 	mc.Events = eventDelegate{m}
+	mc.Conflict = conflictDelegate{m}
 
 	transport := m.cfg.Transport
 	if transport == nil {

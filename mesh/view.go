@@ -62,6 +62,9 @@ type view struct {
 type nodeRec struct {
 	node  Node
 	alive bool
+	// rival is the address of another node claiming this name (memberlist reported a
+	// conflict): most likely this node restarted on a new port. Rejoined once rec is dead.
+	rival string
 }
 
 type regionRec struct {
@@ -92,7 +95,7 @@ func (v *view) join(n Node, now time.Time) []Event {
 	old := ""
 	if ok {
 		old = rec.node.Meta.Region
-		rec.node, rec.alive = n, true
+		rec.node, rec.alive, rec.rival = n, true, ""
 	} else {
 		rec = &nodeRec{node: n, alive: true}
 		v.nodes[n.Name] = rec
@@ -253,7 +256,15 @@ func (v *view) node(name string) (Node, bool) {
 	return n, rec.alive
 }
 
-// deadAddrs returns the gossip addresses of dead nodes that no alive node uses, sorted.
+// conflict records that another node claims name from addr.
+func (v *view) conflict(name, addr string) {
+	if rec, ok := v.nodes[name]; ok && addr != rec.node.Addr {
+		rec.rival = addr
+	}
+}
+
+// deadAddrs returns the gossip addresses of dead nodes, and of rivals for their names, that
+// no alive node uses, sorted.
 func (v *view) deadAddrs() []string {
 	used := make(map[string]bool)
 	for _, rec := range v.nodes {
@@ -263,9 +274,14 @@ func (v *view) deadAddrs() []string {
 	}
 	var out []string
 	for _, rec := range v.nodes {
-		if !rec.alive && rec.node.Addr != "" && !used[rec.node.Addr] {
-			used[rec.node.Addr] = true
-			out = append(out, rec.node.Addr)
+		if rec.alive {
+			continue
+		}
+		for _, addr := range []string{rec.node.Addr, rec.rival} {
+			if addr != "" && !used[addr] {
+				used[addr] = true
+				out = append(out, addr)
+			}
 		}
 	}
 	sort.Strings(out)

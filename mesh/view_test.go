@@ -131,8 +131,20 @@ func TestViewNextDeadlineAndDeadAddrs(t *testing.T) {
 	if got, want := strings.Join(v.deadAddrs(), ","), "127.0.0.1:b"; got != want {
 		t.Fatalf("deadAddrs = %s, want %s", got, want)
 	}
-	if got := len(v.members()); got != 2 {
-		t.Fatalf("members = %d, want 2 (self, d)", got)
+	// A rival claiming b's name from another address is rejoined while b is dead, and
+	// forgotten once b is back.
+	v.conflict("b", "127.0.0.1:b2")
+	if got, want := strings.Join(v.deadAddrs(), ","), "127.0.0.1:b,127.0.0.1:b2"; got != want {
+		t.Fatalf("deadAddrs = %s, want %s", got, want)
+	}
+	nb := vnode("b", "eu-west")
+	nb.Addr = "127.0.0.1:b2"
+	v.join(nb, t0.Add(5*time.Second))
+	if got := v.deadAddrs(); len(got) != 0 {
+		t.Fatalf("deadAddrs = %v, want none", got)
+	}
+	if got := len(v.members()); got != 3 {
+		t.Fatalf("members = %d, want 3 (self, b, d)", got)
 	}
 }
 
