@@ -78,6 +78,14 @@ func NewLocalNetTransport(logger *slog.Logger) (*memberlist.NetTransport, error)
 	return newNetTransport("127.0.0.1", 0, stdLogger(logger))
 }
 
+// NewNetTransport returns a memberlist.NetTransport listening on addr:port for TCP and UDP,
+// with memberlist's log routed to logger at debug level (nil discards; note that
+// memberlist.NewNetTransport panics on its first log line when given no logger). Port 0
+// picks a port free for both protocols, retrying on conflicts.
+func NewNetTransport(addr string, port int, logger *slog.Logger) (*memberlist.NetTransport, error) {
+	return newNetTransport(addr, port, stdLogger(logger))
+}
+
 func newNetTransport(addr string, port int, logger *log.Logger) (*memberlist.NetTransport, error) {
 	attempts := 1
 	if port == 0 {
