@@ -8,7 +8,9 @@
 // region has had no alive node for Config.RegionDownGrace; a node coming back makes it Up
 // again. The local node's own region is always Up for itself. Dead nodes are remembered and
 // their addresses are rejoined every Config.RejoinInterval, because memberlist never probes a
-// dead node again: this is what heals a partition.
+// dead node again: this is what heals a partition. When memberlist reports another node
+// claiming a known name from a new address (a restart on a new port), that address is
+// rejoined as soon as the old incarnation is dead.
 //
 // Changes are delivered to Subscribe channels without ever blocking gossip: a full
 // subscriber misses events, and DroppedEvents counts the misses.
