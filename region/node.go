@@ -1,0 +1,344 @@
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/geomesh/geomesh/mesh"
+)
+
+// Version of geomesh; cmd sets it at link time.
+var Version = "dev"
+
+// Node is one regional node: gossip member, embedded JetStream server, and (as later parts land)
+// matcher host, controller and admin API.
+//
+// Lifecycle: New validates, Start brings the fabric up and joins the mesh, AwaitReady waits until
+// the JetStream cluster has a meta leader and the shared buckets exist, Close is idempotent and
+// waits for every goroutine the node started.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+
+	fab     *fabric
+	mesh    *mesh.Mesh
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	streams *streamSet
+
+	ready     atomic.Bool
+	readyCh   chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates cfg and returns a node that is not started yet.
+func New(cfg Config) (*Node, error) {
+	if len(cfg.Roles) == 0 {
+		cfg.Roles = []string{RoleGateway, RoleMatcher, RoleController}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	log = log.With(slog.String("node", cfg.NodeID), slog.String("region", cfg.Region))
+	return &Node{cfg: cfg, log: log, readyCh: make(chan struct{})}, nil
+}
+
+// Start brings up the embedded nats-server, joins the gossip mesh (one reachable seed is enough)
+// and starts the goroutines that keep routes in step with membership and make the node ready.
+// It does not wait for the JetStream cluster to form: see AwaitReady.
+func (n *Node) Start(ctx context.Context) error {
+	fab, err := newFabric(n.cfg, n.log)
+	if err != nil {
+		return err
+	}
+	if err := fab.reservePorts(); err != nil {
+		return err
+	}
+	n.fab = fab
+
+	mcfg, err := n.meshConfig()
+	if err != nil {
+		return err
+	}
+	m, err := mesh.New(mcfg)
+	if err != nil {
+		return fmt.Errorf("gossip: %w", err)
+	}
+	events, unsubscribe := m.Subscribe(64)
+	if err := m.Start(ctx); err != nil {
+		unsubscribe()
+		_ = m.Close()
+		return fmt.Errorf("gossip: %w", err)
+	}
+	n.mesh = m
+	if err := fab.start(n.peerRoutes()); err != nil {
+		unsubscribe()
+		_ = m.Close()
+		return err
+	}
+
+	nc, err := nats.Connect("", nats.InProcessServer(fab.ns), nats.Name(n.cfg.NodeID+"/region"),
+		nats.MaxReconnects(-1))
+	if err != nil {
+		unsubscribe()
+		n.shutdown()
+		return fmt.Errorf("connect to embedded server: %w", err)
+	}
+	n.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		unsubscribe()
+		n.shutdown()
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	n.js = js
+	n.streams = &streamSet{js: js, replicas: n.cfg.Replicas, duplicateWindow: n.cfg.DuplicateWindow}
+
+	rctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.syncRoutes()
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		defer unsubscribe()
+		n.routeLoop(rctx, events)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.readyLoop(rctx)
+	}()
+	n.log.Info("node_started", slog.String("nats", fab.clientURL()), slog.String("route", fab.routeURL()),
+		slog.String("gossip", m.Addr()), slog.Any("peer_routes", fab.routes))
+	return nil
+}
+
+func (n *Node) meshConfig() (mesh.Config, error) {
+	var c mesh.Config
+	switch n.cfg.Profile {
+	case mesh.ProfileLocal:
+		c = mesh.LocalConfig()
+	case mesh.ProfileWAN:
+		c = mesh.DefaultWANConfig()
+	default:
+		c = mesh.DefaultLANConfig()
+	}
+	host, port, err := splitHostPort(n.cfg.GossipAddr)
+	if err != nil {
+		return c, fmt.Errorf("gossip address: %w", err)
+	}
+	c.NodeName = n.cfg.NodeID
+	c.BindAddr, c.BindPort = host, port
+	if n.cfg.GossipAdvertise != "" {
+		ah, ap, err := splitHostPort(n.cfg.GossipAdvertise)
+		if err != nil {
+			return c, fmt.Errorf("gossip advertise address: %w", err)
+		}
+		c.AdvertiseAddr, c.AdvertisePort = ah, ap
+	}
+	c.Seeds = n.cfg.Seeds
+	c.Keys = n.cfg.GossipKeys
+	if n.cfg.RegionDownGrace > 0 {
+		c.RegionDownGrace = n.cfg.RegionDownGrace
+	}
+	c.Logger = n.log
+	c.Meta = mesh.Meta{
+		NodeID:        n.cfg.NodeID,
+		Region:        n.cfg.Region,
+		Roles:         n.cfg.Roles,
+		NATSClientURL: n.fab.clientURL(),
+		NATSRouteURL:  n.fab.routeURL(),
+		Version:       Version,
+	}
+	if n.cfg.TuneMesh != nil {
+		if err := n.cfg.TuneMesh(&c); err != nil {
+			return c, fmt.Errorf("tune gossip config: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// routeLoop keeps the configured routes equal to the alive members' route URLs. It reacts to
+// membership events and also reconciles every second, so a missed event heals by itself.
+func (n *Node) routeLoop(ctx context.Context, events <-chan mesh.Event) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			n.syncRoutes()
+		case <-tick.C:
+			n.syncRoutes()
+		}
+	}
+}
+
+// syncRoutes configures a route to every other alive member that advertises one. Dead members
+// are kept out so nats-server does not dial them for ever; they come back with their gossip.
+func (n *Node) syncRoutes() {
+	if err := n.fab.setRoutes(n.peerRoutes()); err != nil {
+		n.log.Warn("routes_sync_failed", slog.Any("err", err))
+	}
+}
+
+// peerRoutes are the route URLs of every other alive member, as this node dials them.
+func (n *Node) peerRoutes() []string {
+	var urls []string
+	for _, peer := range n.mesh.Members() {
+		if peer.Meta.NodeID == n.cfg.NodeID || peer.Meta.NATSRouteURL == "" {
+			continue
+		}
+		u := peer.Meta.NATSRouteURL
+		if n.cfg.RouteURL != nil {
+			u = n.cfg.RouteURL(peer)
+		}
+		urls = append(urls, u)
+	}
+	return urls
+}
+
+// readyLoop waits for a meta leader and for the shared buckets, and marks the node ready. Only
+// the node whose server is the meta leader creates missing buckets: concurrent creates of one
+// R3 stream from several servers can leave a requester without a reply until its timeout.
+func (n *Node) readyLoop(ctx context.Context) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		leader := n.fab.metaLeader()
+		if leader != "" {
+			missing, err := n.streams.missingShared(ctx)
+			switch {
+			case err != nil:
+				n.log.Debug("check_shared_buckets_failed", slog.Any("err", err))
+			case len(missing) == 0:
+				n.ready.Store(true)
+				close(n.readyCh)
+				n.log.Info("node_ready", slog.String("meta_leader", leader))
+				return
+			case leader == n.cfg.NodeID:
+				if err := n.streams.ensureShared(ctx); err != nil && ctx.Err() == nil {
+					n.log.Warn("create_shared_buckets_failed", slog.Any("err", err))
+				}
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// AwaitReady blocks until the node is ready (meta leader known, shared buckets exist) or ctx ends.
+func (n *Node) AwaitReady(ctx context.Context) error {
+	select {
+	case <-n.readyCh:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("node %s: %w", n.cfg.NodeID, ErrNotReady)
+	}
+}
+
+// Ready reports whether the node has been ready once. JetStreamReady reports the current state.
+func (n *Node) Ready() bool { return n.ready.Load() }
+
+// JetStreamReady reports whether a JetStream meta leader is known right now. A node on the
+// minority side of a partition loses it.
+func (n *Node) JetStreamReady() bool { return n.fab != nil && n.fab.metaLeader() != "" }
+
+// EnsureSymbol creates the command and event streams of symbol, idempotently.
+func (n *Node) EnsureSymbol(ctx context.Context, symbol string) error {
+	if !n.Ready() {
+		return ErrNotReady
+	}
+	return n.streams.ensureSymbol(ctx, symbol)
+}
+
+// ID is the node id (also the nats-server name).
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// RegionName is the node's region.
+func (n *Node) RegionName() string { return n.cfg.Region }
+
+// Mesh is the node's gossip membership.
+func (n *Node) Mesh() *mesh.Mesh { return n.mesh }
+
+// Conn is the node's in-process connection to its embedded server.
+func (n *Node) Conn() *nats.Conn { return n.nc }
+
+// JetStream is the JetStream context on Conn.
+func (n *Node) JetStream() jetstream.JetStream { return n.js }
+
+// ClientURL is the embedded server's client URL (for processes that connect over TCP).
+func (n *Node) ClientURL() string { return n.fab.clientURL() }
+
+// RouteURL is the route URL the node announces.
+func (n *Node) RouteURL() string { return n.fab.routeURL() }
+
+// GossipAddr is the gossip address the node is bound to.
+func (n *Node) GossipAddr() string { return n.mesh.Addr() }
+
+// MetaPeers reports, as this node's server sees it, every JetStream meta peer by server name and
+// whether it is offline.
+func (n *Node) MetaPeers() map[string]bool { return n.fab.metaPeers() }
+
+// Close leaves the mesh and shuts the node down gracefully (stream leaders step down first).
+// Idempotent.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		if n.mesh != nil {
+			if err := n.mesh.Leave(time.Second); err != nil {
+				n.log.Debug("gossip_leave_failed", slog.Any("err", err))
+			}
+		}
+		n.closeErr = n.shutdown()
+	})
+	return n.closeErr
+}
+
+// Kill stops the node abruptly: no gossip leave, no graceful step-down is waited for. Tests use it
+// to simulate a crashed region.
+func (n *Node) Kill() {
+	n.closeOnce.Do(func() { n.closeErr = n.shutdown() })
+}
+
+func (n *Node) shutdown() error {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	var errs []error
+	if n.nc != nil {
+		n.nc.Close()
+	}
+	if n.mesh != nil {
+		errs = append(errs, n.mesh.Close())
+	}
+	if n.fab != nil {
+		n.fab.shutdown()
+	}
+	n.log.Info("node_stopped")
+	return errors.Join(errs...)
+}
