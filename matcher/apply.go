@@ -385,11 +385,10 @@ func (b *Book) cancelAll(c *Command) {
 		return
 	}
 	ai := b.byAccount.get(c.Account)
-	if ai < 0 {
+	if ai < 0 || b.accounts[ai].count == 0 {
 		b.reject(ErrUnknownOrder, c.Account, 0, "")
 		return
 	}
-	// Removing the last order frees the account slot, so read the next link first.
 	for oi := b.accounts[ai].head; oi != none; {
 		next := b.orders[oi].anext
 		b.endOrder(oi, EvCanceled, ReasonCancelAll, c.ClientOrderID)

@@ -24,9 +24,8 @@ type Book struct {
 	freeLevel int32
 	side      [3]bookSide // indexed by Side
 
-	accounts    []account
-	freeAccount int32
-	byAccount   idTable
+	accounts  []account // never freed: an account with no open orders has count 0
+	byAccount idTable
 
 	ev    []Event       // reusable event buffer returned by Apply
 	dirty []depthChange // levels changed by the current command
@@ -44,25 +43,27 @@ type clientKey struct {
 }
 
 // order is a resting order. prev/next link the price level FIFO (or the free list), aprev/anext
-// the owner's open orders in id order.
+// the owner's open orders in id order. The fields touched when a neighbour is linked or
+// unlinked come first so they share the first cache line; the struct is padded to 128 bytes.
 type order struct {
-	id            uint64
-	account       uint64
-	clientOrderID string
-	price         int64
-	qty           int64 // order quantity (lowered by amend)
-	remaining     int64
-	executed      int64
-	executedQuote int64
-	time          int64
 	prev, next    int32
 	aprev, anext  int32
 	level         int32
 	acct          int32
+	remaining     int64
+	price         int64
+	id            uint64
+	account       uint64
 	side          Side
 	typ           OrderType
 	tif           TimeInForce
 	stp           STPMode
+	qty           int64 // order quantity (lowered by amend)
+	executed      int64
+	executedQuote int64
+	time          int64
+	clientOrderID string
+	_             [12]byte
 }
 
 type level struct {
@@ -77,7 +78,6 @@ type account struct {
 	id         uint64
 	count      int32
 	head, tail int32
-	next       int32 // free list
 }
 
 type depthChange struct {
@@ -96,7 +96,7 @@ func NewBook(spec Spec) (*Book, error) {
 	}
 	b := &Book{
 		spec: spec, lim: lim, phase: Trading,
-		freeOrder: none, freeLevel: none, freeAccount: none,
+		freeOrder: none, freeLevel: none,
 		byID:      newIDTable(1024),
 		byClient:  make(map[clientKey]int32),
 		byAccount: newIDTable(256),
@@ -230,13 +230,8 @@ func (b *Book) rest(oi int32) {
 
 	ai := b.byAccount.get(o.account)
 	if ai < 0 {
-		if ai = b.freeAccount; ai != none {
-			b.freeAccount = b.accounts[ai].next
-		} else {
-			b.accounts = append(b.accounts, account{})
-			ai = int32(len(b.accounts) - 1)
-		}
-		b.accounts[ai] = account{id: o.account, head: none, tail: none}
+		b.accounts = append(b.accounts, account{id: o.account, head: none, tail: none})
+		ai = int32(len(b.accounts) - 1)
 		b.byAccount.put(o.account, ai)
 	}
 	a := &b.accounts[ai]
@@ -294,12 +289,7 @@ func (b *Book) remove(oi int32) {
 	} else {
 		a.tail = o.aprev
 	}
-	a.count--
-	if a.count == 0 {
-		b.byAccount.del(a.id)
-		a.next = b.freeAccount
-		b.freeAccount = o.acct
-	}
+	a.count-- // the account slot stays (accounts are few and come back); it holds no state
 
 	b.byID.del(o.id)
 	if o.clientOrderID != "" {

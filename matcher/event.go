@@ -77,61 +77,136 @@ type Event struct {
 	Msg                 string
 }
 
-const eventsVersion = 1
+const eventsVersion = 2
 
-// AppendEvents appends the canonical binary encoding of evs to dst: a version byte, a count and
-// every field of every event in a fixed order (varints and length-prefixed strings). Equal event
-// lists always encode to equal bytes.
+// AppendEvents appends the canonical binary encoding of evs to dst: a version byte, a count,
+// then per event a varint bit mask of its non-zero fields followed by those fields in a fixed
+// order (bytes, zig-zag varints, uvarints, length-prefixed strings). Equal event lists always
+// encode to equal bytes, and each byte string decodes to exactly one list.
 func AppendEvents(dst []byte, evs []Event) []byte {
 	dst = append(dst, eventsVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(evs)))
 	for i := range evs {
 		e := &evs[i]
-		dst = append(dst, byte(e.Kind), byte(e.Side), byte(e.Type), byte(e.TimeInForce), byte(e.STP),
-			byte(e.Reason), byte(e.OldPhase), byte(e.Phase), byte(e.CancelResult), byte(e.NewOrderResult))
-		dst = binary.AppendVarint(dst, int64(e.Code))
-		dst = binary.AppendVarint(dst, int64(e.NewOrderCode))
-		for _, u := range [...]uint64{e.OrderID, e.NewOrderID, e.Account, e.TradeID, e.UpdateID, e.MakerOrderID, e.MakerAccount} {
-			dst = binary.AppendUvarint(dst, u)
+		small := [...]uint8{uint8(e.Kind), uint8(e.Side), uint8(e.Type), uint8(e.TimeInForce), uint8(e.STP),
+			uint8(e.Reason), uint8(e.OldPhase), uint8(e.Phase), uint8(e.CancelResult), uint8(e.NewOrderResult)}
+		ints := [...]int64{int64(e.Code), int64(e.NewOrderCode), e.Price, e.Qty, e.QuoteQty, e.ExecutedQty,
+			e.ExecutedQuote, e.MakerQty, e.MakerExecutedQty, e.MakerExecutedQuote}
+		uints := [...]uint64{e.OrderID, e.NewOrderID, e.Account, e.TradeID, e.UpdateID, e.MakerOrderID, e.MakerAccount}
+		strs := [...]string{e.ClientOrderID, e.CancelClientOrderID, e.MakerClientOrderID, e.Msg}
+		var mask uint64
+		bit := uint64(1)
+		for _, v := range small {
+			if v != 0 {
+				mask |= bit
+			}
+			bit <<= 1
 		}
-		for _, v := range [...]int64{e.Price, e.Qty, e.QuoteQty, e.ExecutedQty, e.ExecutedQuote, e.MakerQty, e.MakerExecutedQty, e.MakerExecutedQuote} {
-			dst = binary.AppendVarint(dst, v)
+		for _, v := range ints {
+			if v != 0 {
+				mask |= bit
+			}
+			bit <<= 1
 		}
-		for _, s := range [...]string{e.ClientOrderID, e.CancelClientOrderID, e.MakerClientOrderID, e.Msg} {
-			dst = appendString(dst, s)
+		for _, v := range uints {
+			if v != 0 {
+				mask |= bit
+			}
+			bit <<= 1
+		}
+		for _, v := range strs {
+			if v != "" {
+				mask |= bit
+			}
+			bit <<= 1
+		}
+		dst = binary.AppendUvarint(dst, mask)
+		for _, v := range small {
+			if v != 0 {
+				dst = append(dst, v)
+			}
+		}
+		for _, v := range ints {
+			if v != 0 {
+				dst = binary.AppendVarint(dst, v)
+			}
+		}
+		for _, v := range uints {
+			if v != 0 {
+				dst = binary.AppendUvarint(dst, v)
+			}
+		}
+		for _, v := range strs {
+			if v != "" {
+				dst = appendString(dst, v)
+			}
 		}
 	}
 	return dst
 }
 
+// eventFields is the number of fields AppendEvents can encode (bits of the mask).
+const eventFields = 10 + 10 + 7 + 4
+
 // DecodeEvents decodes the output of AppendEvents. It returns an error wrapping
-// ErrEventsCorrupt for truncated, trailing or malformed input and never panics.
+// ErrEventsCorrupt for truncated, trailing, non-canonical or malformed input and never panics.
 func DecodeEvents(b []byte) ([]Event, error) {
 	r := reader{b: b}
 	if v := r.byte(); r.err == nil && v != eventsVersion {
 		return nil, fmt.Errorf("decode events: version %d: %w", v, ErrEventsCorrupt)
 	}
 	n := r.uvarint()
-	const minEventBytes = 10 + 2 + 7 + 8 + 4
-	if r.err != nil || n > uint64(len(r.b)-r.off)/minEventBytes {
+	if r.err != nil || n > uint64(len(r.b)-r.off) { // every event takes at least one byte
 		return nil, fmt.Errorf("decode events: count: %w", ErrEventsCorrupt)
 	}
 	evs := make([]Event, n)
 	for i := range evs {
 		e := &evs[i]
-		e.Kind, e.Side, e.Type = EventKind(r.byte()), Side(r.byte()), OrderType(r.byte())
-		e.TimeInForce, e.STP, e.Reason = TimeInForce(r.byte()), STPMode(r.byte()), Reason(r.byte())
-		e.OldPhase, e.Phase = Phase(r.byte()), Phase(r.byte())
-		e.CancelResult, e.NewOrderResult = Result(r.byte()), Result(r.byte())
-		e.Code, e.NewOrderCode = r.int32(), r.int32()
-		for _, p := range [...]*uint64{&e.OrderID, &e.NewOrderID, &e.Account, &e.TradeID, &e.UpdateID, &e.MakerOrderID, &e.MakerAccount} {
-			*p = r.uvarint()
+		mask := r.uvarint()
+		if mask>>eventFields != 0 {
+			return nil, fmt.Errorf("decode events: event %d: unknown fields: %w", i, ErrEventsCorrupt)
 		}
-		for _, p := range [...]*int64{&e.Price, &e.Qty, &e.QuoteQty, &e.ExecutedQty, &e.ExecutedQuote, &e.MakerQty, &e.MakerExecutedQty, &e.MakerExecutedQuote} {
-			*p = r.varint()
+		bit := uint64(1)
+		field := func() bool { ok := mask&bit != 0; bit <<= 1; return ok }
+		small := [...]*uint8{(*uint8)(&e.Kind), (*uint8)(&e.Side), (*uint8)(&e.Type), (*uint8)(&e.TimeInForce),
+			(*uint8)(&e.STP), (*uint8)(&e.Reason), (*uint8)(&e.OldPhase), (*uint8)(&e.Phase),
+			(*uint8)(&e.CancelResult), (*uint8)(&e.NewOrderResult)}
+		for _, p := range small {
+			if field() {
+				if *p = r.byte(); *p == 0 {
+					r.err = errShort
+				}
+			}
 		}
-		for _, p := range [...]*string{&e.ClientOrderID, &e.CancelClientOrderID, &e.MakerClientOrderID, &e.Msg} {
-			*p = r.string()
+		var code, newCode int64
+		ints := [...]*int64{&code, &newCode, &e.Price, &e.Qty, &e.QuoteQty, &e.ExecutedQty, &e.ExecutedQuote,
+			&e.MakerQty, &e.MakerExecutedQty, &e.MakerExecutedQuote}
+		for _, p := range ints {
+			if field() {
+				if *p = r.varint(); *p == 0 {
+					r.err = errShort
+				}
+			}
+		}
+		if code != int64(int32(code)) || newCode != int64(int32(newCode)) {
+			r.err = errShort
+		}
+		e.Code, e.NewOrderCode = int32(code), int32(newCode)
+		uints := [...]*uint64{&e.OrderID, &e.NewOrderID, &e.Account, &e.TradeID, &e.UpdateID, &e.MakerOrderID, &e.MakerAccount}
+		for _, p := range uints {
+			if field() {
+				if *p = r.uvarint(); *p == 0 {
+					r.err = errShort
+				}
+			}
+		}
+		strs := [...]*string{&e.ClientOrderID, &e.CancelClientOrderID, &e.MakerClientOrderID, &e.Msg}
+		for _, p := range strs {
+			if field() {
+				if *p = r.string(); *p == "" {
+					r.err = errShort
+				}
+			}
 		}
 		if r.err != nil {
 			return nil, fmt.Errorf("decode events: event %d: %w", i, ErrEventsCorrupt)
@@ -143,12 +218,22 @@ func DecodeEvents(b []byte) ([]Event, error) {
 	return evs, nil
 }
 
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
 
-// reader is a bounds-checked decoder with a sticky error.
+// reader is a bounds-checked decoder with a sticky error. It accepts only minimal varints, so
+// whatever decodes re-encodes to the same bytes.
 type reader struct {
 	b   []byte
 	off int
@@ -172,7 +257,7 @@ func (r *reader) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(v) { // truncated, overflowing or not minimal (non-canonical)
 		r.err = errShort
 		return 0
 	}
@@ -185,21 +270,12 @@ func (r *reader) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(r.b[r.off:])
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(uint64(v<<1)^uint64(v>>63)) {
 		r.err = errShort
 		return 0
 	}
 	r.off += n
 	return v
-}
-
-func (r *reader) int32() int32 {
-	v := r.varint()
-	if v != int64(int32(v)) {
-		r.err = errShort
-		return 0
-	}
-	return int32(v)
 }
 
 func (r *reader) string() string {

@@ -74,8 +74,11 @@ func invariants(b *Book) error {
 			return fmt.Errorf("crossed book: bid %d >= ask %d", bid.Price, ask.Price)
 		}
 	}
-	if len(perAccount) != b.byAccount.n {
-		return fmt.Errorf("accounts %d, indexed %d", len(perAccount), b.byAccount.n)
+	for i := range b.accounts {
+		a := &b.accounts[i]
+		if b.byAccount.get(a.id) != int32(i) || a.count != perAccount[a.id] || (a.count == 0) != (a.head == none) {
+			return fmt.Errorf("account %d slot %d count %d, counted %d", a.id, i, a.count, perAccount[a.id])
+		}
 	}
 	for acct, n := range perAccount { // order-independent check
 		if got := b.openCount(acct); got != n {

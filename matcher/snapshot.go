@@ -200,3 +200,8 @@ func (b *Book) checkRestored(o *order, prev int64) error {
 	}
 	return nil
 }
+
+// appendCRC appends the snapshot checksum of body.
+func appendCRC(body []byte) []byte {
+	return binary.LittleEndian.AppendUint32(body, crc32.Checksum(body, castagnoli))
+}

@@ -1,13 +1,17 @@
 package matcher
 
 // idTable is an open-addressing hash table from uint64 keys to int32 slab indexes (linear
-// probing, backward-shift deletion, no tombstones). It never iterates, so its layout cannot
-// influence output. vals[i] < 0 marks an empty slot.
+// probing, backward-shift deletion, no tombstones; key and value share a cache line). It never
+// iterates, so its layout cannot influence output. val < 0 marks an empty slot.
 type idTable struct {
-	keys  []uint64
-	vals  []int32
+	slots []idSlot
 	shift uint8
 	n     int
+}
+
+type idSlot struct {
+	key uint64
+	val int32
 }
 
 func newIDTable(capacity int) idTable {
@@ -15,9 +19,9 @@ func newIDTable(capacity int) idTable {
 	for 1<<bits < 2*capacity {
 		bits++
 	}
-	t := idTable{keys: make([]uint64, 1<<bits), vals: make([]int32, 1<<bits), shift: 64 - bits}
-	for i := range t.vals {
-		t.vals[i] = -1
+	t := idTable{slots: make([]idSlot, 1<<bits), shift: 64 - bits}
+	for i := range t.slots {
+		t.slots[i].val = -1
 	}
 	return t
 }
@@ -26,29 +30,30 @@ func (t *idTable) slot(k uint64) int { return int((k * 0x9E3779B97F4A7C15) >> t.
 
 // get returns the value for k or -1.
 func (t *idTable) get(k uint64) int32 {
-	mask := len(t.vals) - 1
+	mask := len(t.slots) - 1
 	for i := t.slot(k); ; i = (i + 1) & mask {
-		v := t.vals[i]
-		if v < 0 || t.keys[i] == k {
-			return v
+		s := &t.slots[i]
+		if s.val < 0 || s.key == k {
+			return s.val
 		}
 	}
 }
 
 // put sets k to v (v >= 0).
 func (t *idTable) put(k uint64, v int32) {
-	if 2*(t.n+1) > len(t.vals) {
+	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
-	mask := len(t.vals) - 1
+	mask := len(t.slots) - 1
 	for i := t.slot(k); ; i = (i + 1) & mask {
-		if t.vals[i] < 0 {
-			t.keys[i], t.vals[i] = k, v
+		s := &t.slots[i]
+		if s.val < 0 {
+			s.key, s.val = k, v
 			t.n++
 			return
 		}
-		if t.keys[i] == k {
-			t.vals[i] = v
+		if s.key == k {
+			s.val = v
 			return
 		}
 	}
@@ -56,37 +61,37 @@ func (t *idTable) put(k uint64, v int32) {
 
 // del removes k if present.
 func (t *idTable) del(k uint64) {
-	mask := len(t.vals) - 1
+	mask := len(t.slots) - 1
 	i := t.slot(k)
 	for {
-		if t.vals[i] < 0 {
+		if t.slots[i].val < 0 {
 			return
 		}
-		if t.keys[i] == k {
+		if t.slots[i].key == k {
 			break
 		}
 		i = (i + 1) & mask
 	}
 	t.n--
-	// Backward-shift: move later entries of the probe run into the hole when their home slot
-	// does not lie cyclically in (hole, j].
-	for j := (i + 1) & mask; t.vals[j] >= 0; j = (j + 1) & mask {
-		h := t.slot(t.keys[j])
+	// Backward-shift: move later entries of the probe run into the hole unless their home slot
+	// lies cyclically in (hole, j].
+	for j := (i + 1) & mask; t.slots[j].val >= 0; j = (j + 1) & mask {
+		h := t.slot(t.slots[j].key)
 		if (i <= j && (i < h && h <= j)) || (i > j && (i < h || h <= j)) {
 			continue
 		}
-		t.keys[i], t.vals[i] = t.keys[j], t.vals[j]
+		t.slots[i] = t.slots[j]
 		i = j
 	}
-	t.vals[i] = -1
+	t.slots[i].val = -1
 }
 
 func (t *idTable) grow() {
-	old := *t
-	*t = newIDTable(len(old.vals))
-	for i, v := range old.vals {
-		if v >= 0 {
-			t.put(old.keys[i], v)
+	old := t.slots
+	*t = newIDTable(len(old))
+	for _, s := range old {
+		if s.val >= 0 {
+			t.put(s.key, s.val)
 		}
 	}
 }
