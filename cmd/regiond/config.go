@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/region"
+)
+
+// Environment variables that may carry secrets, so they need not be written in files.
+const (
+	// envClusterSecret is the route credential shared by every node (cluster.secret).
+	envClusterSecret = "GEOMESH_CLUSTER_SECRET"
+	// envGossipKeys is the gossip keyring: comma-separated base64 keys of 16, 24 or 32 bytes,
+	// the first one primary (gossip.keys).
+	envGossipKeys = "GEOMESH_GOSSIP_KEYS"
+)
+
+// fileConfig is the schema of a regiond config file. Unknown keys are refused. Every key is
+// optional in the file; a key left out keeps the default of the profile (region.DefaultConfig
+// for lan and wan, region.LocalConfig for local), and flags override keys. Pointers tell "not
+// set" from an explicit zero (port 0 means a random port).
+//
+//	node_id: us-east-1              # required (here or --node-id)
+//	region: us-east                 # required; lower-case, digits and '-'
+//	data_dir: ./data/us-east        # required; relative paths are relative to this file
+//	roles: [gateway, matcher, controller]
+//	profile: lan                    # lan (default), wan or local
+//	gossip:
+//	  addr: 0.0.0.0:7946            # bind host:port
+//	  advertise: 10.0.0.5:7946      # what other nodes dial, if it differs
+//	  seeds: [10.0.1.5:7946]        # one reachable seed is enough
+//	  keys: [<base64>]              # prefer GEOMESH_GOSSIP_KEYS; required for lan and wan
+//	  region_down_grace: 5s
+//	nats:
+//	  host: 127.0.0.1
+//	  port: 4222
+//	cluster:
+//	  host: 0.0.0.0
+//	  port: 6222
+//	  advertise: 10.0.0.5:6222
+//	  secret: <secret>              # prefer GEOMESH_CLUSTER_SECRET; required for lan and wan
+//	  name: geomesh
+//	jetstream:
+//	  replicas: 3
+//	  duplicate_window: 2m
+//	  sync_interval: 0s             # 0 keeps nats-server's default
+//	  sync_always: false
+//	log:
+//	  level: info                   # debug, info, warn, error
+//	  format: json                  # json (default for lan, wan) or text (default for local)
+//	  server_log: false             # route nats-server's own log into ours
+type fileConfig struct {
+	NodeID    string           `yaml:"node_id"`
+	Region    string           `yaml:"region"`
+	DataDir   string           `yaml:"data_dir"`
+	Roles     []string         `yaml:"roles"`
+	Profile   string           `yaml:"profile"`
+	Gossip    gossipSection    `yaml:"gossip"`
+	NATS      natsSection      `yaml:"nats"`
+	Cluster   clusterSection   `yaml:"cluster"`
+	JetStream jetStreamSection `yaml:"jetstream"`
+	Log       logSection       `yaml:"log"`
+
+	// keysFrom names where Gossip.Keys came from, for error messages.
+	keysFrom string
+}
+
+type gossipSection struct {
+	Addr            string   `yaml:"addr"`
+	Advertise       string   `yaml:"advertise"`
+	Seeds           []string `yaml:"seeds"`
+	Keys            []string `yaml:"keys"`
+	RegionDownGrace string   `yaml:"region_down_grace"`
+}
+
+type natsSection struct {
+	Host string `yaml:"host"`
+	Port *int   `yaml:"port"`
+}
+
+type clusterSection struct {
+	Host      string `yaml:"host"`
+	Port      *int   `yaml:"port"`
+	Advertise string `yaml:"advertise"`
+	Secret    string `yaml:"secret"`
+	Name      string `yaml:"name"`
+}
+
+type jetStreamSection struct {
+	Replicas        *int   `yaml:"replicas"`
+	DuplicateWindow string `yaml:"duplicate_window"`
+	SyncInterval    string `yaml:"sync_interval"`
+	SyncAlways      *bool  `yaml:"sync_always"`
+}
+
+type logSection struct {
+	Level     string `yaml:"level"`
+	Format    string `yaml:"format"`
+	ServerLog *bool  `yaml:"server_log"`
+}
+
+// settings is a fully resolved configuration: the node's and the daemon's own.
+type settings struct {
+	node      region.Config
+	logLevel  slog.Level
+	logFormat string // "json" or "text"
+}
+
+// unknownFieldRE rewrites yaml's strict-mode message into one naming the key.
+var unknownFieldRE = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
+
+// loadFile decodes the config file at path. Relative data_dir is made relative to the file's
+// directory, so a config works whatever the working directory.
+func loadFile(path string) (fileConfig, error) {
+	var fc fileConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fc, fmt.Errorf("config %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
+		return fc, fmt.Errorf("config %s: %s", path, yamlReason(err))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return fc, fmt.Errorf("config %s: want one YAML document", path)
+	}
+	if fc.DataDir != "" && !filepath.IsAbs(fc.DataDir) {
+		fc.DataDir = filepath.Join(filepath.Dir(path), fc.DataDir)
+	}
+	if len(fc.Gossip.Keys) > 0 {
+		fc.keysFrom = "gossip.keys"
+	}
+	return fc, nil
+}
+
+// yamlReason turns a yaml error into one line: "line 3: unknown key \"nats_prot\"; ...".
+func yamlReason(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "\n", " ")
+	}
+	parts := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		if m := unknownFieldRE.FindStringSubmatch(e); m != nil {
+			e = fmt.Sprintf("line %s: unknown key %q", m[1], m[2])
+		}
+		parts[i] = e
+	}
+	return strings.Join(parts, "; ")
+}
+
+// applyEnv overrides the file's secrets with the environment's.
+func (fc *fileConfig) applyEnv(lookup func(string) (string, bool)) {
+	if v, ok := lookup(envClusterSecret); ok && v != "" {
+		fc.Cluster.Secret = v
+	}
+	if v, ok := lookup(envGossipKeys); ok && v != "" {
+		fc.Gossip.Keys = splitList(v)
+		fc.keysFrom = envGossipKeys
+	}
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// resolve turns the merged file, environment and flags into settings, checking everything that
+// can be checked without starting anything. region.New validates the rest.
+func (fc *fileConfig) resolve() (settings, error) {
+	var s settings
+	profile := mesh.Profile(fc.Profile)
+	if profile == "" {
+		profile = mesh.ProfileLAN
+	}
+	switch profile {
+	case mesh.ProfileLocal:
+		s.node = region.LocalConfig()
+	case mesh.ProfileLAN, mesh.ProfileWAN:
+		s.node = region.DefaultConfig()
+		s.node.Profile = profile
+	default:
+		return s, fmt.Errorf("profile %q: want lan, wan or local", fc.Profile)
+	}
+	c := &s.node
+	setStr(&c.NodeID, fc.NodeID)
+	setStr(&c.Region, fc.Region)
+	setStr(&c.DataDir, fc.DataDir)
+	if fc.Roles != nil {
+		c.Roles = fc.Roles
+	}
+
+	if err := checkHostPort("gossip.addr", fc.Gossip.Addr); err != nil {
+		return s, err
+	}
+	setStr(&c.GossipAddr, fc.Gossip.Addr)
+	if err := checkHostPort("gossip.advertise", fc.Gossip.Advertise); err != nil {
+		return s, err
+	}
+	setStr(&c.GossipAdvertise, fc.Gossip.Advertise)
+	for _, seed := range fc.Gossip.Seeds {
+		if err := checkHostPort("gossip.seeds", seed); err != nil {
+			return s, err
+		}
+	}
+	c.Seeds = fc.Gossip.Seeds
+	keys, err := decodeKeys(fc.keysFrom, fc.Gossip.Keys)
+	if err != nil {
+		return s, err
+	}
+	c.GossipKeys = keys
+	if err := setDuration(&c.RegionDownGrace, "gossip.region_down_grace", fc.Gossip.RegionDownGrace); err != nil {
+		return s, err
+	}
+
+	setStr(&c.NATSHost, fc.NATS.Host)
+	if err := setPort(&c.NATSPort, "nats.port", fc.NATS.Port); err != nil {
+		return s, err
+	}
+	setStr(&c.ClusterHost, fc.Cluster.Host)
+	if err := setPort(&c.ClusterPort, "cluster.port", fc.Cluster.Port); err != nil {
+		return s, err
+	}
+	if err := checkHostPort("cluster.advertise", fc.Cluster.Advertise); err != nil {
+		return s, err
+	}
+	setStr(&c.ClusterAdvertise, fc.Cluster.Advertise)
+	setStr(&c.ClusterSecret, fc.Cluster.Secret)
+	setStr(&c.ClusterName, fc.Cluster.Name)
+
+	if fc.JetStream.Replicas != nil {
+		c.Replicas = *fc.JetStream.Replicas
+	}
+	if err := setDuration(&c.DuplicateWindow, "jetstream.duplicate_window", fc.JetStream.DuplicateWindow); err != nil {
+		return s, err
+	}
+	if err := setDuration(&c.SyncInterval, "jetstream.sync_interval", fc.JetStream.SyncInterval); err != nil {
+		return s, err
+	}
+	if fc.JetStream.SyncAlways != nil {
+		c.SyncAlways = *fc.JetStream.SyncAlways
+	}
+
+	s.logLevel = slog.LevelInfo
+	if fc.Log.Level != "" {
+		if err := s.logLevel.UnmarshalText([]byte(fc.Log.Level)); err != nil {
+			return s, fmt.Errorf("log.level %q: want debug, info, warn or error", fc.Log.Level)
+		}
+	}
+	s.logFormat = "json"
+	if profile == mesh.ProfileLocal {
+		s.logFormat = "text"
+	}
+	switch fc.Log.Format {
+	case "":
+	case "json", "text":
+		s.logFormat = fc.Log.Format
+	default:
+		return s, fmt.Errorf("log.format %q: want json or text", fc.Log.Format)
+	}
+	if fc.Log.ServerLog != nil {
+		c.ServerLog = *fc.Log.ServerLog
+	}
+	return s, nil
+}
+
+func setStr(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func setDuration(dst *time.Duration, key, v string) error {
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("%s %q: want a duration such as 500ms, 5s or 2m", key, v)
+	}
+	*dst = d
+	return nil
+}
+
+func setPort(dst *int, key string, p *int) error {
+	if p == nil {
+		return nil
+	}
+	if *p < 0 || *p > 65535 {
+		return fmt.Errorf("%s %d: want 0 (random) to 65535", key, *p)
+	}
+	*dst = *p
+	return nil
+}
+
+// checkHostPort accepts "" (not set) or "host:port" with a numeric port.
+func checkHostPort(key, v string) error {
+	if v == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err == nil {
+		var n int
+		if _, err = fmt.Sscanf(port, "%d", &n); err == nil && (n < 0 || n > 65535 || fmt.Sprint(n) != port) {
+			err = errors.New("bad port")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q: want host:port", key, v)
+	}
+	return nil
+}
+
+// decodeKeys decodes base64 gossip keys (standard or URL alphabet, padded or not) and checks
+// their length.
+func decodeKeys(from string, keys []string) ([][]byte, error) {
+	var out [][]byte
+	for i, k := range keys {
+		var b []byte
+		var err error
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding,
+			base64.URLEncoding, base64.RawURLEncoding} {
+			if b, err = enc.DecodeString(k); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: key %d is not valid base64", from, i+1)
+		}
+		if n := len(b); n != 16 && n != 24 && n != 32 {
+			return nil, fmt.Errorf("%s: key %d is %d bytes, want 16, 24 or 32", from, i+1, n)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}

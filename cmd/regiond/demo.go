@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/geomesh/geomesh/region"
+)
+
+// demoOptions configure `regiond demo`.
+type demoOptions struct {
+	// Regions to start, one node each; the first is the seed of the others.
+	Regions []string
+	// DataDir holds one directory per region and is kept; empty means a temporary directory
+	// removed by Close.
+	DataDir string
+	// ReadyTimeout bounds how long the mesh may take to form.
+	ReadyTimeout time.Duration
+	// Logger receives every node's log.
+	Logger *slog.Logger
+}
+
+// demo is a whole mesh in one process on loopback, built from region.LocalConfig: the same code
+// as production. Start brings it up and waits until it is ready, Print describes it, Close shuts
+// it down. Later parts (symbols, gateway, traffic) add steps between Start and Close.
+type demo struct {
+	opts    demoOptions
+	dir     string
+	tempDir bool
+	nodes   []*region.Node
+	formed  time.Duration
+}
+
+func newDemo(opts demoOptions) (*demo, error) {
+	if len(opts.Regions) == 0 {
+		return nil, errors.New("demo: no regions")
+	}
+	for i, r := range opts.Regions {
+		if slices.Contains(opts.Regions[:i], r) {
+			return nil, fmt.Errorf("demo: region %q given twice", r)
+		}
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &demo{opts: opts, dir: opts.DataDir}
+	// Validate every region's configuration before anything starts.
+	for _, r := range opts.Regions {
+		if _, err := region.New(d.config(r, "")); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// config is the node configuration of region r, seeded with seed.
+func (d *demo) config(r, seed string) region.Config {
+	c := region.LocalConfig()
+	c.NodeID = r + "-1"
+	c.Region = r
+	c.DataDir = filepath.Join(d.dir, r)
+	if d.dir == "" {
+		c.DataDir = r // validated before the temporary directory exists
+	}
+	// unique_tag places one replica per region: a mesh of fewer than 3 regions replicates less.
+	c.Replicas = min(3, len(d.opts.Regions))
+	if seed != "" {
+		c.Seeds = []string{seed}
+	}
+	c.Logger = d.opts.Logger
+	return c
+}
+
+// Start starts every region (the first alone, the others seeded with its gossip address) and
+// waits until all are ready. On error the caller still calls Close.
+func (d *demo) Start(ctx context.Context) error {
+	if d.dir == "" {
+		dir, err := os.MkdirTemp("", "geomesh-demo-")
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		d.dir, d.tempDir = dir, true
+	}
+	began := time.Now()
+	seed := ""
+	for _, r := range d.opts.Regions {
+		n, err := region.New(d.config(r, seed))
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if err := n.Start(ctx); err != nil {
+			_ = n.Close()
+			return fmt.Errorf("demo: start %s: %w", r, err)
+		}
+		d.nodes = append(d.nodes, n)
+		if seed == "" {
+			seed = n.GossipAddr()
+		}
+	}
+	wait, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	for _, n := range d.nodes {
+		if err := n.AwaitReady(wait); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("demo: mesh not ready within %v: %w", d.opts.ReadyTimeout, err)
+		}
+	}
+	d.formed = time.Since(began)
+	return nil
+}
+
+// Print writes what the demo started: one row per region, and how long the mesh took to form.
+func (d *demo) Print(w io.Writer) {
+	fmt.Fprintf(w, "geomesh %s demo: %d regions formed a mesh in %v\n\n", region.Version, len(d.nodes),
+		d.formed.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REGION\tNODE\tGOSSIP\tNATS CLIENT URL\tROUTE URL\tDATA DIR")
+	for _, n := range d.nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.RegionName(), n.ID(), n.GossipAddr(), n.ClientURL(),
+			n.RouteURL(), filepath.Join(d.dir, n.RegionName()))
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+	if d.tempDir {
+		fmt.Fprintln(w, "Data is in a temporary directory, removed on exit (keep it with --data-dir).")
+	}
+	fmt.Fprintf(w, "Try: nats --server %s stream ls\n", d.nodes[0].ClientURL())
+}
+
+// Close shuts every node down (the last started first) and removes a temporary data directory.
+// Idempotent.
+func (d *demo) Close() error {
+	var errs []error
+	for i := len(d.nodes) - 1; i >= 0; i-- {
+		if err := d.nodes[i].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", d.nodes[i].RegionName(), err))
+		}
+	}
+	d.nodes = nil
+	if d.tempDir {
+		if err := os.RemoveAll(d.dir); err != nil {
+			errs = append(errs, err)
+		}
+		d.tempDir = false
+	}
+	return errors.Join(errs...)
+}
+
+func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		regions   []string
+		dataDir   string
+		logLevel  string
+		logFormat string
+		exitAfter time.Duration
+		timeout   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "run a 3-region mesh in one process on loopback",
+		Long: `demo starts one node per region in this process on loopback, with random ports, the
+first region seeding the others, waits until the mesh is ready, prints what it started and
+runs until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usageErr(fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel))
+			}
+			if logFormat != "text" && logFormat != "json" {
+				return usageErr(fmt.Errorf("--log-format %q: want json or text", logFormat))
+			}
+			if exitAfter < 0 {
+				return usageErr(fmt.Errorf("--exit-after %v: want a positive duration", exitAfter))
+			}
+			d, err := newDemo(demoOptions{Regions: regions, DataDir: dataDir, ReadyTimeout: timeout,
+				Logger: newLogger(stderr, logFormat, level)})
+			if err != nil {
+				return usageErr(err)
+			}
+			return runDemo(cmd.Context(), d, stdout, exitAfter)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&regions, "regions", []string{"us-east", "eu-west", "ap-south"}, "regions to start, the first seeds the others")
+	f.StringVar(&dataDir, "data-dir", "", "keep data here (one directory per region); default a temporary directory removed on exit")
+	f.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "json or text")
+	f.DurationVar(&exitAfter, "exit-after", 0, "shut down this long after the mesh is ready (0: run until Ctrl-C)")
+	f.DurationVar(&timeout, "ready-timeout", time.Minute, "how long the mesh may take to form")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	return cmd
+}
+
+// runDemo starts d, prints it, and runs until ctx ends or exitAfter has passed (if positive).
+// An interrupt during start-up is a clean exit too.
+func runDemo(ctx context.Context, d *demo, stdout io.Writer, exitAfter time.Duration) (err error) {
+	defer func() {
+		if cerr := d.Close(); cerr != nil && err == nil {
+			err = runtimeErr(fmt.Errorf("shutdown: %w", cerr))
+		}
+	}()
+	if err := d.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return runtimeErr(err)
+	}
+	d.Print(stdout)
+	if exitAfter > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, exitAfter)
+		defer cancel()
+		fmt.Fprintf(stdout, "Running for %v, then shutting down.\n", exitAfter)
+	} else {
+		fmt.Fprintln(stdout, "Running; press Ctrl-C to stop.")
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "Shutting down.")
+	return nil
+}

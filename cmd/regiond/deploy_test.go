@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/region"
+)
+
+// TestDeployLocalConfigs loads every file of deploy/local through the same code path as
+// `regiond --config`, validates it with region.New (nothing starts) and checks the files fit
+// together: distinct fixed ports, each seeding the other regions' gossip addresses.
+func TestDeployLocalConfigs(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "deploy", "local", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ap-south.yaml", "eu-west.yaml", "us-east.yaml"}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	if !slices.Equal(names, want) {
+		t.Fatalf("deploy/local holds %v, want %v", names, want)
+	}
+
+	gossip := map[string]string{} // region -> gossip addr
+	seeds := map[string][]string{}
+	ports := map[string]string{} // "kind port" -> region, to catch clashes
+	for _, f := range files {
+		s, err := parse(t, []string{"--config", f}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		c := s.node
+		if _, err := region.New(c); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		r := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if c.Region != r || c.Profile != mesh.ProfileLocal || c.Replicas != 3 {
+			t.Errorf("%s: region %q profile %q replicas %d, want %q local 3", f, c.Region, c.Profile, c.Replicas, r)
+		}
+		if want := filepath.Join(filepath.Dir(f), "data", r); c.DataDir != want {
+			t.Errorf("%s: data dir %q, want %q", f, c.DataDir, want)
+		}
+		_, gport, _ := strings.Cut(c.GossipAddr, ":")
+		for _, p := range []string{"gossip " + gport, fmt.Sprint("nats ", c.NATSPort), fmt.Sprint("cluster ", c.ClusterPort)} {
+			if strings.HasSuffix(p, " 0") {
+				t.Errorf("%s: %s: want a fixed port", f, p)
+			}
+			if other, ok := ports[p]; ok {
+				t.Errorf("%s: %s also used by %s", f, p, other)
+			}
+			ports[p] = r
+		}
+		gossip[r] = c.GossipAddr
+		seeds[r] = c.Seeds
+	}
+	for r, ss := range seeds {
+		var want []string
+		for other, addr := range gossip {
+			if other != r {
+				want = append(want, addr)
+			}
+		}
+		slices.Sort(want)
+		got := slices.Sorted(slices.Values(ss))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s seeds %v, want the other regions %v", r, got, want)
+		}
+	}
+}
