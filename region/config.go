@@ -63,6 +63,26 @@ type Config struct {
 	SyncInterval time.Duration
 	SyncAlways   bool
 
+	// AppendTimeout: how long a matcher keeps retrying an EVT append before it gives up (it lost
+	// quorum: a minority partition) and stops. Default 3 s.
+	AppendTimeout time.Duration
+	// SubmitTimeout bounds the append of one client command including retries across a stream
+	// leader election (4-9 s after an abrupt loss). Default 12 s.
+	SubmitTimeout time.Duration
+	// SnapshotEvery and SnapshotInterval: a matcher snapshots after this many commands or this
+	// long, whichever comes first. Defaults 10,000 and 30 s.
+	SnapshotEvery    int
+	SnapshotInterval time.Duration
+	// SettleWindow is how long a failed-over symbol stays CANCEL_ONLY under the default policy
+	// before the controller sets it TRADING. Default 10 s.
+	SettleWindow time.Duration
+	// LeaseTTL of the controller lease; the holder renews every LeaseTTL/3 and stops acting
+	// when it could not renew for LeaseTTL. Default 3 s.
+	LeaseTTL time.Duration
+	// Symbols configured on this node: created in OWNERS (placed on their first preferred live
+	// region) by the controller when they do not exist yet.
+	Symbols []SymbolConfig
+
 	// RouteURL maps a peer's advertised route URL to the URL this node dials. nil = identity.
 	// The test harness uses it to put a proxy on every link (partitions, added latency).
 	RouteURL func(peer mesh.Node) string
@@ -79,17 +99,37 @@ type Config struct {
 // DefaultConfig is a production node: LAN gossip timings, gossip key and cluster secret required.
 func DefaultConfig() Config {
 	return Config{
-		Roles:           []string{RoleGateway, RoleMatcher, RoleController},
-		Profile:         mesh.ProfileLAN,
-		GossipAddr:      "0.0.0.0:7946",
-		NATSHost:        "127.0.0.1",
-		NATSPort:        4222,
-		ClusterHost:     "0.0.0.0",
-		ClusterPort:     6222,
-		ClusterName:     "geomesh",
-		Replicas:        3,
-		DuplicateWindow: 2 * time.Minute,
+		Roles:            []string{RoleGateway, RoleMatcher, RoleController},
+		Profile:          mesh.ProfileLAN,
+		GossipAddr:       "0.0.0.0:7946",
+		NATSHost:         "127.0.0.1",
+		NATSPort:         4222,
+		ClusterHost:      "0.0.0.0",
+		ClusterPort:      6222,
+		ClusterName:      "geomesh",
+		Replicas:         3,
+		DuplicateWindow:  2 * time.Minute,
+		AppendTimeout:    3 * time.Second,
+		SubmitTimeout:    12 * time.Second,
+		SnapshotEvery:    10000,
+		SnapshotInterval: 30 * time.Second,
+		SettleWindow:     10 * time.Second,
+		LeaseTTL:         3 * time.Second,
 	}
+}
+
+// SymbolConfig configures one symbol: its spec (decimal strings as in exchangeInfo filters),
+// ordered preferred regions and failover policy ("settle_then_trade" (default),
+// "cancel_open_orders", "halt").
+type SymbolConfig struct {
+	Symbol, BaseAsset, QuoteAsset string
+	TickSize, StepSize            string
+	MinPrice, MaxPrice            string
+	MinQty, MaxQty                string
+	MinNotional, MaxNotional      string
+	MaxNumOrders                  uint32
+	Preferred                     []string
+	FailoverPolicy                string
 }
 
 // LocalConfig is a node for tests and the demo: loopback only, random ports, fast failure
@@ -139,6 +179,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cluster secret is required with the %s profile (routes are authenticated)", c.Profile)
 	case c.Profile != mesh.ProfileLocal && len(c.GossipKeys) == 0:
 		return fmt.Errorf("gossip key is required with the %s profile", c.Profile)
+	case c.AppendTimeout < 100*time.Millisecond || c.SubmitTimeout < 100*time.Millisecond:
+		return fmt.Errorf("append and submit timeouts must be at least 100ms")
+	case c.SnapshotEvery < 1:
+		return fmt.Errorf("snapshot every %d commands: want at least 1", c.SnapshotEvery)
+	case c.LeaseTTL < 300*time.Millisecond:
+		return fmt.Errorf("lease ttl %v: want at least 300ms", c.LeaseTTL)
+	case c.SettleWindow < 0:
+		return fmt.Errorf("settle window %v: must not be negative", c.SettleWindow)
+	}
+	for _, s := range c.Symbols {
+		if _, err := s.record(); err != nil {
+			return err
+		}
 	}
 	for _, r := range c.Roles {
 		switch r {

@@ -12,7 +12,9 @@ func TestImports(t *testing.T) {
 	deptest.Check(t, ".",
 		"github.com/geomesh/geomesh/matcher", "github.com/geomesh/geomesh/mesh",
 		"github.com/geomesh/geomesh/proto", "github.com/nats-io/nats-server/v2",
-		"github.com/nats-io/nats.go", "github.com/nats-io/jwt/v2")
+		"github.com/nats-io/nats.go", "github.com/nats-io/jwt/v2",
+		"google.golang.org/protobuf",    // marshalling the proto messages
+		"github.com/shopspring/decimal") // the matcher spec's decimals, at the edge
 }
 
 func TestConfigValidate(t *testing.T) {

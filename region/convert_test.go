@@ -15,21 +15,7 @@ import (
 
 	"github.com/geomesh/geomesh/matcher"
 	"github.com/geomesh/geomesh/proto"
-	"github.com/geomesh/geomesh/test/deptest"
 )
-
-func TestConvertDeps(t *testing.T) {
-	deptest.Check(t, ".",
-		"github.com/geomesh/geomesh/matcher",
-		"github.com/geomesh/geomesh/mesh",
-		"github.com/geomesh/geomesh/proto",
-		"github.com/nats-io/nats-server/v2",
-		"github.com/nats-io/nats.go",
-		"github.com/nats-io/jwt/v2",     // account configuration of the embedded server
-		"google.golang.org/protobuf",    // marshalling the proto messages
-		"github.com/shopspring/decimal", // matcher.Spec's exported field type (convert.go)
-	)
-}
 
 // --- enums ---------------------------------------------------------------------------------
 

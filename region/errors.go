@@ -11,3 +11,12 @@ var (
 	// ErrInvalidSymbol: a symbol name streams and subjects cannot carry.
 	ErrInvalidSymbol = errors.New("region: invalid symbol")
 )
+
+var (
+	// ErrUnknownSymbol: no ownership record for the symbol.
+	ErrUnknownSymbol = errors.New("region: unknown symbol")
+	// ErrSymbolExists: the symbol already has an ownership record.
+	ErrSymbolExists = errors.New("region: symbol exists")
+	// ErrConflict: a compare-and-swap kept losing to other writers.
+	ErrConflict = errors.New("region: conflicting ownership updates")
+)

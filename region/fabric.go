@@ -25,7 +25,7 @@ type fabric struct {
 	ns   *server.Server
 
 	mu     sync.Mutex
-	routes []string // the route URLs currently configured, sorted
+	routes []string // the peer route URLs configured, sorted
 }
 
 func newFabric(cfg Config, log *slog.Logger) (*fabric, error) {
@@ -158,10 +158,10 @@ func (f *fabric) routeURL() string {
 	return "nats-route://" + net.JoinHostPort(host, strconv.Itoa(f.opts.Cluster.Port))
 }
 
-// setRoutes makes urls (peers' route URLs, without credentials) the configured routes, reloading
-// the server when they changed. Routes to removed peers are dropped by nats-server.
-func (f *fabric) setRoutes(urls []string) error {
-	urls = normalizeRoutes(urls)
+// addRoutes adds peer route URLs (without credentials) to the configured ones, reloading the
+// server when that changes them. Only used before the node is ready (see Node.routeLoop).
+func (f *fabric) addRoutes(urls []string) error {
+	urls = normalizeRoutes(append(slices.Clone(f.routes), urls...))
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if slices.Equal(urls, f.routes) {

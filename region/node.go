@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/proto"
 )
 
 // Version of geomesh; cmd sets it at link time.
@@ -34,6 +35,13 @@ type Node struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	streams *streamSet
+
+	owners    *Ownership
+	cache     *ownerCache
+	host      *host
+	ctrl      *controller
+	submitter *Submitter
+	memberCh  chan struct{} // membership changed (non-blocking signal to the host)
 
 	ready     atomic.Bool
 	readyCh   chan struct{}
@@ -56,7 +64,8 @@ func New(cfg Config) (*Node, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	log = log.With(slog.String("node", cfg.NodeID), slog.String("region", cfg.Region))
-	return &Node{cfg: cfg, log: log, readyCh: make(chan struct{})}, nil
+	return &Node{cfg: cfg, log: log, readyCh: make(chan struct{}), cache: newOwnerCache(),
+		memberCh: make(chan struct{}, 1)}, nil
 }
 
 // Start brings up the embedded nats-server, joins the gossip mesh (one reachable seed is enough)
@@ -112,7 +121,6 @@ func (n *Node) Start(ctx context.Context) error {
 
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.syncRoutes()
 	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
@@ -173,32 +181,34 @@ func (n *Node) meshConfig() (mesh.Config, error) {
 	return c, nil
 }
 
-// routeLoop keeps the configured routes equal to the alive members' route URLs. It reacts to
-// membership events and also reconciles every second, so a missed event heals by itself.
+// routeLoop turns membership events into a signal for the matcher host, and adds routes to new
+// members while the node is not ready yet.
+//
+// Routes are configured at start from the members gossip knows then: every server dials the
+// servers that were there before it, with explicit routes that nats-server retries for ever (so
+// partitions and restarts heal), and the older servers accept the newer ones' routes. A node that
+// started alone (its seeds were not up yet) learns its peers later and adds routes to them by a
+// config reload, but only until it is ready: nats-server reads its options without a lock on the
+// direct-get path, so a reload while streams are served is a data race inside the server.
 func (n *Node) routeLoop(ctx context.Context, events <-chan mesh.Event) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case _, ok := <-events:
 			if !ok {
-				events = nil
-				continue
+				return
 			}
-			n.syncRoutes()
-		case <-tick.C:
-			n.syncRoutes()
+			if !n.Ready() {
+				if err := n.fab.addRoutes(n.peerRoutes()); err != nil {
+					n.log.Warn("routes_sync_failed", slog.Any("err", err))
+				}
+			}
+			select {
+			case n.memberCh <- struct{}{}:
+			default:
+			}
 		}
-	}
-}
-
-// syncRoutes configures a route to every other alive member that advertises one. Dead members
-// are kept out so nats-server does not dial them for ever; they come back with their gossip.
-func (n *Node) syncRoutes() {
-	if err := n.fab.setRoutes(n.peerRoutes()); err != nil {
-		n.log.Warn("routes_sync_failed", slog.Any("err", err))
 	}
 }
 
@@ -232,6 +242,10 @@ func (n *Node) readyLoop(ctx context.Context) {
 			case err != nil:
 				n.log.Debug("check_shared_buckets_failed", slog.Any("err", err))
 			case len(missing) == 0:
+				if err := n.startServices(ctx); err != nil {
+					n.log.Warn("start_services_failed", slog.Any("err", err))
+					break
+				}
 				n.ready.Store(true)
 				close(n.readyCh)
 				n.log.Info("node_ready", slog.String("meta_leader", leader))
@@ -250,6 +264,114 @@ func (n *Node) readyLoop(ctx context.Context) {
 		}
 	}
 }
+
+// startServices opens the ownership store and starts the ownership watch, the matcher host and
+// the controller, as the node's roles say. They run until the node closes.
+func (n *Node) startServices(ctx context.Context) error {
+	owners, err := newOwnership(ctx, n.js, time.Now)
+	if err != nil {
+		return err
+	}
+	owners.log = n.log
+	sub, err := NewSubmitter(n.nc, SubmitterConfig{AppendTimeout: n.cfg.SubmitTimeout, Quorum: n.HasQuorum})
+	if err != nil {
+		return err
+	}
+	var ctrl *controller
+	if n.cfg.hasRole(RoleController) {
+		if ctrl, err = newController(ctx, n); err != nil {
+			return err
+		}
+	}
+	n.owners, n.submitter, n.ctrl = owners, sub, ctrl
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.cache.watch(ctx, owners.kv, func(err error) { n.log.Debug("ownership_watch", slog.Any("err", err)) })
+	}()
+	if n.cfg.hasRole(RoleMatcher) {
+		n.host = newHost(n, n.cache)
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.host.loop(ctx, n.memberCh)
+		}()
+	}
+	if ctrl != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			ctrl.loop(ctx)
+		}()
+	}
+	return nil
+}
+
+// HasQuorum reports whether this node's gossip view sees a majority of the known regions up:
+// on the minority side of a partition nothing can be appended, so requests fail fast.
+func (n *Node) HasQuorum() bool {
+	regions := n.mesh.Regions()
+	up := 0
+	for _, r := range regions {
+		if r.State == mesh.RegionUp {
+			up++
+		}
+	}
+	return 2*up > len(regions)
+}
+
+// regionOfServer maps a nats-server name (= node id) to its region through gossip ("" unknown).
+func (n *Node) regionOfServer(name string) string {
+	if name == n.cfg.NodeID {
+		return n.cfg.Region
+	}
+	if node, _, ok := n.mesh.Node(name); ok {
+		return node.Meta.Region
+	}
+	return ""
+}
+
+// cordoned reports whether region r is cordoned (no new homes). Cordons live in CONTROL under
+// "region.<r>".
+func (n *Node) cordoned(ctx context.Context, r string) bool {
+	kv, err := n.js.KeyValue(ctx, BucketControl)
+	if err != nil {
+		return false
+	}
+	e, err := kv.Get(ctx, "region."+r)
+	if err != nil {
+		return false
+	}
+	rec, err := proto.DecodeRegionRecord(e.Value())
+	return err == nil && rec.Cordoned
+}
+
+// appendCommand appends a system command (phase changes, failover cancels) and waits for the
+// append only; its request id makes repeats idempotent.
+func (n *Node) appendCommand(ctx context.Context, cmd *proto.Command) error {
+	_, err := n.submitter.Submit(ctx, cmd, WaitAck)
+	return err
+}
+
+// Submitter is the node's command submitter (nil before the node is ready).
+func (n *Node) Submitter() *Submitter { return n.submitter }
+
+// Owners is the ownership store (nil before the node is ready).
+func (n *Node) Owners() *Ownership { return n.owners }
+
+// Owner returns the node's cached ownership record of symbol (nil when unknown).
+func (n *Node) Owner(symbol string) *proto.OwnershipRecord { return n.cache.get(symbol) }
+
+// Matching returns the symbols whose matcher runs on this node, with the epoch it runs at.
+func (n *Node) Matching() map[string]uint64 {
+	if n.host == nil {
+		return nil
+	}
+	return n.host.running()
+}
+
+// ControllerActive reports whether this node is the active controller.
+func (n *Node) ControllerActive() bool { return n.ctrl != nil && n.ctrl.active() }
 
 // AwaitReady blocks until the node is ready (meta leader known, shared buckets exist) or ctx ends.
 func (n *Node) AwaitReady(ctx context.Context) error {
@@ -330,6 +452,9 @@ func (n *Node) shutdown() error {
 	}
 	n.wg.Wait()
 	var errs []error
+	if n.submitter != nil {
+		_ = n.submitter.Close()
+	}
 	if n.nc != nil {
 		n.nc.Close()
 	}

@@ -171,7 +171,13 @@ func (s *streamSet) ensureSymbol(ctx context.Context, symbol string) error {
 		cfg.Duplicates = s.duplicateWindow
 		cfg.AllowDirect = true
 		err := withRetry(ctx, "create stream "+cfg.Name, func(ctx context.Context) error {
-			_, err := s.js.CreateOrUpdateStream(ctx, cfg)
+			if _, err := s.js.Stream(ctx, cfg.Name); err == nil {
+				return nil // exists: never update concurrently with its creator
+			}
+			_, err := s.js.CreateStream(ctx, cfg)
+			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				return nil
+			}
 			return err
 		})
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
 	"github.com/hashicorp/memberlist"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	Timeout time.Duration
 	// NoStart creates the harness without starting any region (use Start or AddRegion).
 	NoStart bool
+	// Symbols configured on every node (the controller places them).
+	Symbols []region.SymbolConfig
 }
 
 // Mesh is a running harness.
@@ -181,6 +184,7 @@ func (m *Mesh) start(mb *Member) {
 		c.Transport = ft
 		return nil
 	}
+	cfg.Symbols = m.opts.Symbols
 	if m.opts.Tune != nil {
 		m.opts.Tune(&cfg)
 	}
@@ -498,4 +502,87 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Owner returns symbol's ownership record as the first live node sees it (nil when none).
+func (m *Mesh) Owner(symbol string) *proto.OwnershipRecord {
+	for _, r := range m.Live() {
+		if mb := m.Member(r); mb.node != nil && mb.node.Ready() {
+			return mb.node.Owner(symbol)
+		}
+	}
+	return nil
+}
+
+// Home returns symbol's home region ("" when unknown).
+func (m *Mesh) Home(symbol string) string { return m.Owner(symbol).GetHomeRegion() }
+
+// AwaitOwner waits until every live node's record of symbol satisfies cond, and the matcher
+// runs on a node of the home region at that record's epoch; it returns the record.
+func (m *Mesh) AwaitOwner(symbol string, cond func(*proto.OwnershipRecord) error) *proto.OwnershipRecord {
+	m.t.Helper()
+	var rec *proto.OwnershipRecord
+	m.Await("owner of "+symbol, func() error {
+		rec = nil
+		for _, r := range m.Live() {
+			got := m.Node(r).Owner(symbol)
+			if got == nil {
+				return fmt.Errorf("%s has no record of %s", r, symbol)
+			}
+			if err := cond(got); err != nil {
+				return fmt.Errorf("%s: %v (record %v)", r, err, got)
+			}
+			if rec != nil && rec.Epoch != got.Epoch {
+				return fmt.Errorf("epochs differ: %d and %d", rec.Epoch, got.Epoch)
+			}
+			rec = got
+		}
+		if rec == nil {
+			return fmt.Errorf("no live region")
+		}
+		if m.isDown(rec.HomeRegion) {
+			return fmt.Errorf("home %s is down", rec.HomeRegion)
+		}
+		if _, ok := m.Node(rec.HomeRegion).Matching()[symbol]; !ok {
+			return fmt.Errorf("no matcher for %s in %s yet", symbol, rec.HomeRegion)
+		}
+		return nil
+	})
+	return rec
+}
+
+// Not is an AwaitOwner condition: the home is not region.
+func Not(region string) func(*proto.OwnershipRecord) error {
+	return func(r *proto.OwnershipRecord) error {
+		if r.HomeRegion == region {
+			return fmt.Errorf("home is still %s", region)
+		}
+		return nil
+	}
+}
+
+// HomeIs is an AwaitOwner condition: the home is region.
+func HomeIs(region string) func(*proto.OwnershipRecord) error {
+	return func(r *proto.OwnershipRecord) error {
+		if r.HomeRegion != region {
+			return fmt.Errorf("home is %s", r.HomeRegion)
+		}
+		return nil
+	}
+}
+
+// PhaseIs is an AwaitOwner condition on the record's phase.
+func PhaseIs(p proto.Phase) func(*proto.OwnershipRecord) error {
+	return func(r *proto.OwnershipRecord) error {
+		if r.Phase != p {
+			return fmt.Errorf("phase %v", r.Phase)
+		}
+		return nil
+	}
+}
+
+func (m *Mesh) isDown(r string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.down[r]
 }

@@ -1,0 +1,281 @@
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/proto"
+)
+
+// keyLease is the CONTROL key of the controller lease.
+const keyLease = "controller"
+
+// controller is the one active decision maker of the mesh. Every node with the controller role
+// runs one; the holder of the lease in CONTROL acts, the others only try to take the lease. A
+// holder that cannot renew stops acting before its lease can have expired for the others.
+type controller struct {
+	n   *Node
+	log *slog.Logger
+	kv  jetstream.KeyValue
+
+	leaseRev   uint64
+	term       uint64
+	validUntil time.Time // local clock: act only before this
+}
+
+func newController(ctx context.Context, n *Node) (*controller, error) {
+	kv, err := n.js.KeyValue(ctx, BucketControl)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", BucketControl, err)
+	}
+	return &controller{n: n, log: n.log.With(slog.String("component", "controller")), kv: kv}, nil
+}
+
+// active reports whether this node holds a lease it may act on.
+func (c *controller) active() bool { return time.Now().Before(c.validUntil) }
+
+func (c *controller) loop(ctx context.Context) {
+	ttl := c.n.cfg.LeaseTTL
+	renewEvery := ttl / 3
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var lastRenew time.Time
+	wasActive := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if time.Since(lastRenew) >= renewEvery || !c.active() {
+			lastRenew = time.Now()
+			c.renew(ctx)
+		}
+		if act := c.active(); act != wasActive {
+			wasActive = act
+			if act {
+				c.log.Info("controller_active", slog.Uint64("term", c.term))
+			} else {
+				c.log.Info("controller_inactive")
+			}
+		}
+		if !c.active() {
+			continue
+		}
+		c.placeNewSymbols(ctx)
+		c.failover(ctx)
+		c.settle(ctx)
+	}
+}
+
+// renew takes or extends the lease by compare-and-swap. The local validity is measured from
+// before the write, minus a margin, so it always ends before the lease others read.
+func (c *controller) renew(ctx context.Context) {
+	ttl := c.n.cfg.LeaseTTL
+	start := time.Now()
+	actx, cancel := context.WithTimeout(ctx, ttl/3)
+	defer cancel()
+	lease := &proto.Lease{SchemaVersion: proto.SchemaVersion, Holder: c.n.cfg.NodeID, Region: c.n.cfg.Region,
+		ExpiresUnixNano: start.Add(ttl).UnixNano()}
+	e, err := c.kv.Get(actx, keyLease)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		lease.Term = 1
+		b, _ := gproto.Marshal(lease)
+		rev, err := c.kv.Create(actx, keyLease, b)
+		if err != nil {
+			c.validUntil = time.Time{}
+			return
+		}
+		c.leaseRev, c.term = rev, lease.Term
+	case err != nil:
+		c.validUntil = time.Time{}
+		return
+	default:
+		cur, err := proto.DecodeLease(e.Value())
+		if err != nil {
+			c.log.Error("lease_unreadable", slog.Any("err", err))
+			c.validUntil = time.Time{}
+			return
+		}
+		mine := cur.Holder == c.n.cfg.NodeID
+		if !mine && time.Now().UnixNano() < cur.ExpiresUnixNano {
+			c.validUntil = time.Time{}
+			return
+		}
+		lease.Term = cur.Term
+		if !mine {
+			lease.Term++
+		}
+		b, _ := gproto.Marshal(lease)
+		rev, err := c.kv.Update(actx, keyLease, b, e.Revision())
+		if err != nil {
+			c.validUntil = time.Time{}
+			return
+		}
+		c.leaseRev, c.term = rev, lease.Term
+	}
+	c.validUntil = start.Add(ttl - ttl/4)
+}
+
+func (c *controller) actor() string { return "controller/" + c.n.cfg.NodeID }
+
+// placeNewSymbols creates the ownership record and streams of every configured symbol that
+// has none: home = first preferred region that is up and not cordoned, else the least loaded.
+func (c *controller) placeNewSymbols(ctx context.Context) {
+	for _, sc := range c.n.cfg.Symbols {
+		if c.n.cache.get(sc.Symbol) != nil {
+			continue
+		}
+		rec, err := sc.record()
+		if err != nil {
+			continue // Validate refused it at start
+		}
+		home := c.pickHome(ctx, rec.PreferredRegions, "")
+		if home == "" {
+			continue
+		}
+		if err := c.n.streams.ensureSymbol(ctx, sc.Symbol); err != nil {
+			c.log.Warn("create_symbol_streams_failed", slog.String("symbol", sc.Symbol), slog.Any("err", err))
+			continue
+		}
+		rec.HomeRegion = home
+		rec.Actor, rec.Reason = c.actor(), ReasonPlacement
+		if err := c.n.owners.Create(ctx, rec); err != nil && !errors.Is(err, ErrSymbolExists) {
+			c.log.Warn("place_symbol_failed", slog.String("symbol", sc.Symbol), slog.Any("err", err))
+			continue
+		}
+		c.log.Info("symbol_placed", slog.String("symbol", sc.Symbol), slog.String("home", home))
+	}
+}
+
+// regionLive: gossip says up.
+func (c *controller) regionLive(r string) bool {
+	return c.n.mesh.Region(r).State == mesh.RegionUp
+}
+
+// pickHome returns the first preferred region that is live, not cordoned and not exclude; else
+// the live, uncordoned region with the fewest homed symbols; "" when there is none.
+func (c *controller) pickHome(ctx context.Context, preferred []string, exclude string) string {
+	for _, r := range preferred {
+		if r != exclude && c.regionLive(r) && !c.n.cordoned(ctx, r) {
+			return r
+		}
+	}
+	load := map[string]int{}
+	for _, rec := range c.n.cache.all() {
+		load[rec.HomeRegion]++
+	}
+	best := ""
+	for _, h := range c.n.mesh.Regions() {
+		r := h.Region
+		if r == exclude || h.State != mesh.RegionUp || c.n.cordoned(ctx, r) {
+			continue
+		}
+		if best == "" || load[r] < load[best] || (load[r] == load[best] && r < best) {
+			best = r
+		}
+	}
+	return best
+}
+
+// regionDown: gossip reports every node of r dead for the grace period, and the JetStream
+// meta layer agrees that r's servers are offline.
+func (c *controller) regionDown(r string) bool {
+	if c.n.mesh.Region(r).State != mesh.RegionDown {
+		return false
+	}
+	for name, offline := range c.n.MetaPeers() {
+		if c.n.regionOfServer(name) == r && !offline {
+			return false
+		}
+	}
+	return true
+}
+
+// failover re-homes every symbol whose home region is down.
+func (c *controller) failover(ctx context.Context) {
+	var down []string
+	for _, h := range c.n.mesh.Regions() {
+		if h.Region != c.n.cfg.Region && c.regionDown(h.Region) {
+			down = append(down, h.Region)
+		}
+	}
+	if len(down) == 0 {
+		return
+	}
+	for _, rec := range c.n.cache.all() {
+		if !slices.Contains(down, rec.HomeRegion) {
+			continue
+		}
+		from := rec.HomeRegion
+		to := c.pickHome(ctx, rec.PreferredRegions, from)
+		if to == "" {
+			c.log.Error("failover_no_target", slog.String("symbol", rec.Symbol), slog.String("from", from))
+			continue
+		}
+		settle := c.n.cfg.SettleWindow
+		next, err := c.n.owners.Update(ctx, rec.Symbol, Change{
+			Action: proto.AuditAction_AUDIT_ACTION_FAILOVER, Actor: c.actor(), Reason: ReasonFailover,
+			Mutate: func(r *proto.OwnershipRecord) error {
+				if r.HomeRegion != from {
+					return ErrNoChange // someone (a previous controller) moved it already
+				}
+				r.HomeRegion = to
+				switch {
+				case r.Phase == proto.Phase_PHASE_HALT:
+					// an operator halted it: stays halted
+				case r.FailoverPolicy == proto.FailoverPolicy_FAILOVER_POLICY_HALT:
+					r.Phase, r.SettleUntilUnixNano = proto.Phase_PHASE_HALT, 0
+				default:
+					r.Phase = proto.Phase_PHASE_CANCEL_ONLY
+					r.SettleUntilUnixNano = time.Now().Add(settle).UnixNano()
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			c.log.Error("failover_failed", slog.String("symbol", rec.Symbol), slog.Any("err", err))
+			continue
+		}
+		c.n.cache.put(next)
+		c.log.Warn("symbol_failed_over", slog.String("symbol", rec.Symbol), slog.String("from", from),
+			slog.String("to", next.HomeRegion), slog.Uint64("epoch", next.Epoch), slog.String("phase", next.Phase.String()))
+	}
+}
+
+// settle ends the settle window of failed-over symbols: CANCEL_ONLY -> TRADING.
+func (c *controller) settle(ctx context.Context) {
+	now := time.Now().UnixNano()
+	for _, rec := range c.n.cache.all() {
+		if rec.Reason != ReasonFailover || rec.Phase != proto.Phase_PHASE_CANCEL_ONLY ||
+			rec.SettleUntilUnixNano == 0 || now < rec.SettleUntilUnixNano || !c.regionLive(rec.HomeRegion) {
+			continue
+		}
+		epoch := rec.Epoch
+		next, err := c.n.owners.Update(ctx, rec.Symbol, Change{
+			Action: proto.AuditAction_AUDIT_ACTION_PHASE, Actor: c.actor(), Reason: ReasonSettled,
+			Mutate: func(r *proto.OwnershipRecord) error {
+				if r.Epoch != epoch {
+					return ErrNoChange
+				}
+				r.Phase, r.SettleUntilUnixNano = proto.Phase_PHASE_TRADING, 0
+				return nil
+			},
+		})
+		if err != nil {
+			c.log.Warn("settle_failed", slog.String("symbol", rec.Symbol), slog.Any("err", err))
+			continue
+		}
+		c.n.cache.put(next)
+		c.log.Info("symbol_settled", slog.String("symbol", rec.Symbol), slog.Uint64("epoch", next.Epoch))
+	}
+}

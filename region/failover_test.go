@@ -1,0 +1,246 @@
+package region_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/geomesh/geomesh/matcher"
+	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region"
+	"github.com/geomesh/geomesh/test/meshtest"
+)
+
+const sym = "BTCUSDT"
+
+func btcSpec(t testing.TB) matcher.Spec {
+	t.Helper()
+	rec := region.DemoSymbol(sym, "BTC", "USDT", "us-east")
+	spec, err := region.SpecOf(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func newOrder(symbol, id string, acct uint64, side proto.Side, tif proto.TimeInForce, price, qty int64) *proto.Command {
+	return &proto.Command{Symbol: symbol, RequestId: id, Body: &proto.Command_NewOrder{NewOrder: &proto.NewOrder{
+		Account: acct, ClientOrderId: id, Side: side, Type: proto.OrderType_ORDER_TYPE_LIMIT,
+		TimeInForce: tif, Price: price, Qty: qty,
+	}}}
+}
+
+// flow places orders from the given regions until stopped, remembering every acknowledged
+// request id. Orders alternate sides around one price so that many of them trade.
+type flow struct {
+	mu       sync.Mutex
+	acked    map[string]bool
+	fills    atomic.Int64
+	lastFill atomic.Int64 // unix nano
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
+	f := &flow{acked: map[string]bool{}, stop: make(chan struct{})}
+	for i, r := range regions {
+		sub := m.Node(r).Submitter()
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-f.stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("%s-%d", r, n)
+				side := proto.Side_SIDE_BUY
+				if n%2 == 1 {
+					side = proto.Side_SIDE_SELL
+				}
+				cmd := newOrder(sym, id, uint64(10+i*2+n%2), side, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 10000)
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				res, err := sub.Submit(ctx, cmd, region.WaitResult)
+				cancel()
+				if err == nil || errors.Is(err, region.ErrOutcomeUnknown) && res != nil {
+					f.mu.Lock()
+					f.acked[id] = true
+					f.mu.Unlock()
+				}
+				if err == nil && res.Answer != nil {
+					for _, e := range res.Answer.Events {
+						if e.GetTrade() != nil {
+							f.fills.Add(1)
+							f.lastFill.Store(time.Now().UnixNano())
+						}
+					}
+				}
+				if err != nil {
+					select {
+					case <-f.stop:
+						return
+					case <-time.After(20 * time.Millisecond): // pacing a client that got an error
+					}
+				}
+			}
+		}()
+	}
+	return f
+}
+
+func (f *flow) end() map[string]bool {
+	close(f.stop)
+	f.wg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.acked
+}
+
+// checkLog verifies the central invariant on the symbol's streams once EVT has caught up, and
+// that every acknowledged request is in the log exactly once.
+func checkLog(t *testing.T, m *meshtest.Mesh, acked map[string]bool) *region.LogReport {
+	t.Helper()
+	js := m.Node(m.Live()[0]).JetStream()
+	var rep *region.LogReport
+	m.Await("EVT covers CMD", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var err error
+		rep, err = region.VerifyLog(ctx, js, sym, btcSpec(t))
+		if err != nil {
+			return err
+		}
+		if rep.Events != rep.Commands {
+			return fmt.Errorf("EVT has %d of %d", rep.Events, rep.Commands)
+		}
+		return nil
+	})
+	seen := map[string]int{}
+	for _, id := range rep.RequestIDs {
+		seen[id]++
+	}
+	for id := range acked {
+		if seen[id] != 1 {
+			t.Errorf("acknowledged request %s is in CMD_%s %d times", id, sym, seen[id])
+		}
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("request %s is in CMD_%s %d times", id, sym, n)
+		}
+	}
+	return rep
+}
+
+func TestOrdersMatchAcrossRegions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-region cluster")
+	}
+	m := meshtest.New(t, meshtest.Options{Symbols: []region.SymbolConfig{
+		region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")}})
+	m.AwaitConverged()
+	m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A maker in eu-west, a taker in ap-south: the orders go to the matcher in us-east.
+	res, err := m.Node("eu-west").Submitter().Submit(ctx,
+		newOrder(sym, "maker-1", 1, proto.Side_SIDE_SELL, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 20000), region.WaitResult)
+	if err != nil {
+		t.Fatalf("maker: %v", err)
+	}
+	if res.Answer.Status != proto.CommandStatus_COMMAND_STATUS_ACCEPTED || res.Answer.Events[0].GetAccepted() == nil {
+		t.Fatalf("maker answer: %v", res.Answer)
+	}
+	res, err = m.Node("ap-south").Submitter().Submit(ctx,
+		newOrder(sym, "taker-1", 2, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_IOC, 10000, 5000), region.WaitResult)
+	if err != nil {
+		t.Fatalf("taker: %v", err)
+	}
+	var trade *proto.Trade
+	for _, e := range res.Answer.Events {
+		if tr := e.GetTrade(); tr != nil {
+			trade = tr
+		}
+	}
+	if trade == nil || trade.Qty != 5000 || trade.Price != 10000 || trade.MakerAccount != 1 || trade.TakerAccount != 2 {
+		t.Fatalf("taker answer has no right trade: %v", res.Answer)
+	}
+	// A retried request (same id) is not placed twice: it gets the original sequence back.
+	again, err := m.Node("ap-south").Submitter().Submit(ctx,
+		newOrder(sym, "taker-1", 2, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_IOC, 10000, 5000), region.WaitResult)
+	if err != nil || !again.Duplicate || again.Seq != res.Seq {
+		t.Fatalf("retry: %+v, %v; want duplicate of seq %d", again, err, res.Seq)
+	}
+	// A rejection is a result, not an error.
+	rej, err := m.Node("us-east").Submitter().Submit(ctx,
+		newOrder(sym, "bad-price", 3, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_GTC, 0, 5000), region.WaitResult)
+	if err != nil {
+		t.Fatalf("bad price: %v", err)
+	}
+	if rej.Answer.Status != proto.CommandStatus_COMMAND_STATUS_REJECTED || rej.Answer.RejectCode >= 0 {
+		t.Fatalf("bad price answer: %v", rej.Answer)
+	}
+	checkLog(t, m, map[string]bool{"maker-1": true, "taker-1": true, "bad-price": true})
+}
+
+func TestFailoverOfHomeRegionUnderFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-region cluster")
+	}
+	m := meshtest.New(t, meshtest.Options{
+		Symbols: []region.SymbolConfig{region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")},
+		Tune:    func(c *region.Config) { c.SettleWindow = time.Second; c.SnapshotEvery = 50 },
+	})
+	m.AwaitConverged()
+	first := m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
+
+	f := startFlow(t, m, "eu-west", "ap-south")
+	m.Await("fills before the failure", func() error {
+		if f.fills.Load() < 20 {
+			return fmt.Errorf("%d fills", f.fills.Load())
+		}
+		return nil
+	})
+
+	killed := time.Now()
+	m.Kill("us-east")
+	rec := m.AwaitOwner(sym, meshtest.Not("us-east"))
+	rehomed := time.Since(killed)
+	if rec.HomeRegion != "eu-west" {
+		t.Errorf("re-homed to %s, want the next preferred region eu-west", rec.HomeRegion)
+	}
+	if rec.Epoch <= first.Epoch {
+		t.Errorf("epoch %d after failover, was %d", rec.Epoch, first.Epoch)
+	}
+	m.AwaitOwner(sym, meshtest.PhaseIs(proto.Phase_PHASE_TRADING))
+	fillsAtTrading := f.fills.Load()
+	m.Await("a fill after the failover", func() error {
+		if f.fills.Load() <= fillsAtTrading {
+			return fmt.Errorf("no new fill")
+		}
+		return nil
+	})
+	rto := time.Duration(f.lastFill.Load() - killed.UnixNano())
+	t.Logf("SIGKILL-like loss of the home region: re-homed after %v, first fill after %v (RTO)", rehomed, rto)
+	acked := f.end()
+
+	rep := checkLog(t, m, acked)
+	if len(rep.Epochs) < 2 {
+		t.Errorf("EVT epochs %v: want the old and the new owner's", rep.Epochs)
+	}
+	t.Logf("%d commands, %d acknowledged, epochs %v", rep.Commands, len(acked), rep.Epochs)
+
+	// The old owner comes back: it must not run the matcher or publish anything stale.
+	m.Restart("us-east")
+	m.AwaitConverged()
+	if running := m.Node("us-east").Matching(); len(running) != 0 {
+		t.Errorf("restarted old owner runs matchers %v", running)
+	}
+	checkLog(t, m, acked)
+}

@@ -1,0 +1,439 @@
+package region
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/geomesh/geomesh/matcher"
+	"github.com/geomesh/geomesh/proto"
+)
+
+// HeaderCmdSeq on every EVT_<S> message repeats the sequence of the command it answers.
+const HeaderCmdSeq = "Geomesh-Cmd-Seq"
+
+// runner is the matcher of one symbol on its owner node: one goroutine applies CMD_<S> in order
+// and appends one EventBatch per command to EVT_<S>, fenced by Nats-Expected-Last-Sequence so
+// that EVT sequence n is always the result of CMD sequence n, whoever computes it.
+type runner struct {
+	n   *Node
+	sym string
+	log *slog.Logger
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	ended  atomic.Bool
+
+	curEpoch  atomic.Uint64
+	applied   atomic.Uint64 // last command applied
+	phase     atomic.Uint32 // matcher.Phase of the book
+	caughtUp  atomic.Bool
+	snapshots sync.WaitGroup
+	snapBusy  atomic.Bool
+
+	// owned by the runner goroutine
+	book       *matcher.Book
+	lastSnapAt uint64
+	lastSnapT  time.Time
+	phaseAsked map[uint64]bool // epochs whose phase this runner already asked for
+}
+
+func newRunner(n *Node, sym string) *runner {
+	return &runner{n: n, sym: sym, log: n.log.With(slog.String("symbol", sym)), done: make(chan struct{}),
+		phaseAsked: map[uint64]bool{}}
+}
+
+func (r *runner) epoch() uint64  { return r.curEpoch.Load() }
+func (r *runner) finished() bool { return r.ended.Load() }
+
+func (r *runner) stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	<-r.done
+}
+
+func (r *runner) run(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	r.cancel = cancel
+	defer func() {
+		cancel()
+		r.snapshots.Wait()
+		r.ended.Store(true)
+		close(r.done)
+	}()
+	err := r.serve(ctx)
+	switch {
+	case ctx.Err() != nil:
+		r.log.Info("matcher_stopped")
+	case errors.Is(err, errStale):
+		r.log.Warn("matcher_fenced", slog.Any("err", err))
+	default:
+		r.log.Warn("matcher_failed", slog.Any("err", err))
+	}
+}
+
+// serve restores, replays silently what EVT_<S> already reflects, then matches until ctx ends or
+// the runner can no longer append.
+func (r *runner) serve(ctx context.Context) error {
+	rec := r.n.cache.get(r.sym)
+	if rec == nil || rec.HomeRegion != r.n.cfg.Region {
+		return fmt.Errorf("%s is not homed here", r.sym)
+	}
+	r.curEpoch.Store(rec.Epoch)
+	if err := r.n.streams.ensureSymbol(ctx, r.sym); err != nil {
+		return err
+	}
+	spec, err := specFromProto(rec.Spec)
+	if err != nil {
+		return fmt.Errorf("spec of %s: %w", r.sym, err)
+	}
+	from, err := r.restore(ctx, spec)
+	if err != nil {
+		return err
+	}
+	evtLast, err := r.streamLastSeq(ctx, EvtStream(r.sym))
+	if err != nil {
+		return err
+	}
+	cmdLast, err := r.streamLastSeq(ctx, CmdStream(r.sym))
+	if err != nil {
+		return err
+	}
+	if evtLast > cmdLast {
+		return fmt.Errorf("EVT_%s has %d messages but CMD_%s only %d", r.sym, evtLast, r.sym, cmdLast)
+	}
+	r.log.Info("matcher_starting", slog.Uint64("epoch", rec.Epoch), slog.Uint64("snapshot_seq", from),
+		slog.Uint64("evt_last", evtLast), slog.Uint64("cmd_last", cmdLast))
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.control(ctx)
+	}()
+
+	cons, err := r.n.js.OrderedConsumer(ctx, CmdStream(r.sym), jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   from + 1,
+	})
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", CmdStream(r.sym), err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", CmdStream(r.sym), err)
+	}
+	defer it.Stop()
+	go func() { <-ctx.Done(); it.Stop() }()
+
+	if cmdLast <= from {
+		r.onCaughtUp(ctx)
+	}
+	next := from + 1
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("next command: %w", err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("command metadata: %w", err)
+		}
+		seq := meta.Sequence.Stream
+		if seq < next {
+			continue
+		}
+		if seq > next {
+			return fmt.Errorf("gap in %s: want %d, got %d", CmdStream(r.sym), next, seq)
+		}
+		if cur := r.n.cache.get(r.sym); cur != nil {
+			if cur.HomeRegion != r.n.cfg.Region {
+				return fmt.Errorf("%w: %s moved to %s (epoch %d)", errStale, r.sym, cur.HomeRegion, cur.Epoch)
+			}
+			r.curEpoch.Store(cur.Epoch)
+		}
+		pc, evs := r.apply(msg.Data(), seq, meta.Timestamp.UnixNano())
+		r.applied.Store(seq)
+		r.phase.Store(uint32(r.book.Phase()))
+		if seq > evtLast {
+			batch := eventBatch(r.sym, seq, meta.Timestamp.UnixNano(), r.epoch(), pc.GetRequestId(), evs)
+			if err := r.appendEvents(ctx, batch); err != nil {
+				return err
+			}
+			r.fanOut(batch, pc.GetReplyTo())
+			r.maybeSnapshot(ctx, seq, evtLast)
+		}
+		next++
+		if meta.NumPending == 0 && !r.caughtUp.Load() {
+			r.onCaughtUp(ctx)
+		}
+	}
+}
+
+// apply decodes and applies one command. An entry that does not decode is still answered, with a
+// rejection: every replica decodes the same bytes the same way, so this stays deterministic.
+func (r *runner) apply(data []byte, seq uint64, timeNs int64) (*proto.Command, []matcher.Event) {
+	pc, err := proto.DecodeCommand(data)
+	if err == nil {
+		var mc matcher.Command
+		mc, err = commandToMatcher(pc, seq, timeNs)
+		if err == nil {
+			return pc, r.book.Apply(&mc)
+		}
+	}
+	return pc, []matcher.Event{{Kind: matcher.EvRejected, Code: -1100, Msg: "Illegal characters found in a parameter."}}
+}
+
+// restore loads the newest snapshot of the symbol, or starts an empty book. It returns the last
+// command sequence the book reflects.
+func (r *runner) restore(ctx context.Context, spec matcher.Spec) (uint64, error) {
+	env, err := loadSnapshot(ctx, r.n.js, r.sym)
+	if err != nil {
+		return 0, err
+	}
+	if env == nil {
+		b, err := matcher.NewBook(spec)
+		if err != nil {
+			return 0, fmt.Errorf("new book %s: %w", r.sym, err)
+		}
+		r.book = b
+		return 0, nil
+	}
+	b, err := matcher.Restore(env.State)
+	if err != nil {
+		return 0, fmt.Errorf("restore %s at %d: %w", r.sym, env.LastCmdSeq, err)
+	}
+	r.book = b
+	r.lastSnapAt = env.LastCmdSeq
+	r.applied.Store(env.LastCmdSeq)
+	return env.LastCmdSeq, nil
+}
+
+func (r *runner) streamLastSeq(ctx context.Context, name string) (uint64, error) {
+	var last uint64
+	err := withRetry(ctx, "info "+name, func(ctx context.Context) error {
+		s, err := r.n.js.Stream(ctx, name)
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return err
+		}
+		last = info.State.LastSeq
+		return nil
+	})
+	return last, err
+}
+
+// appendEvents appends batch as EVT_<S> sequence batch.CmdSeq, expecting the stream to end at
+// CmdSeq-1. A "wrong last sequence" means the message is already there: ours (an earlier attempt
+// whose ack was lost) or another owner's. Another owner with a newer epoch fences us.
+func (r *runner) appendEvents(ctx context.Context, batch *proto.EventBatch) error {
+	data, err := gproto.Marshal(batch)
+	if err != nil {
+		return err
+	}
+	seq := batch.CmdSeq
+	msg := nats.NewMsg(EvtSubject(r.sym))
+	msg.Data = data
+	msg.Header.Set(HeaderCmdSeq, strconv.FormatUint(seq, 10))
+	deadline := time.Now().Add(r.n.cfg.AppendTimeout)
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := r.n.js.PublishMsg(actx, msg, jetstream.WithExpectLastSequence(seq-1), jetstream.WithRetryAttempts(0))
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if isWrongLastSeq(err) {
+			return r.checkFence(ctx, batch)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("append EVT %d: lost the ability to append: %w", seq, err)
+		}
+		sleepCtx(ctx, time.Duration(min(attempt+1, 10))*20*time.Millisecond)
+	}
+}
+
+// checkFence decides, after a wrong-last-sequence append, whether we are stale.
+func (r *runner) checkFence(ctx context.Context, batch *proto.EventBatch) error {
+	s, err := r.n.js.Stream(ctx, EvtStream(r.sym))
+	if err != nil {
+		return err
+	}
+	got, err := s.GetMsg(ctx, batch.CmdSeq)
+	if err != nil {
+		return fmt.Errorf("%w: EVT_%s does not end at %d and has no message %d: %v", errStale, r.sym, batch.CmdSeq-1, batch.CmdSeq, err)
+	}
+	other, err := proto.DecodeEventBatch(got.Data)
+	if err != nil {
+		return fmt.Errorf("EVT_%s %d: %w", r.sym, batch.CmdSeq, err)
+	}
+	if other.Epoch != batch.Epoch {
+		return fmt.Errorf("%w: EVT_%s %d written at epoch %d, ours is %d", errStale, r.sym, batch.CmdSeq, other.Epoch, batch.Epoch)
+	}
+	return nil // our own earlier attempt landed
+}
+
+func isWrongLastSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// fanOut publishes, after the durable EVT append, the direct answer to a waiting requester, user
+// data per account and market data. These subjects are not stored: a failover never shows a
+// client the same execution twice, because only the owner that appended publishes.
+func (r *runner) fanOut(batch *proto.EventBatch, replyTo string) {
+	nc := r.n.nc
+	if replyTo != "" {
+		res := resultOf(batch)
+		if b, err := gproto.Marshal(res); err == nil {
+			_ = nc.Publish(replyTo, b)
+		}
+	}
+	publish := func(subject string, keep func(*proto.Event) bool) {
+		if b := filterEvents(batch, keep); b != nil {
+			if data, err := gproto.Marshal(b); err == nil {
+				_ = nc.Publish(subject, data)
+			}
+		}
+	}
+	publish(TradeSubject(r.sym), func(e *proto.Event) bool { return e.GetTrade() != nil })
+	publish(DepthSubject(r.sym), func(e *proto.Event) bool { return e.GetDepthUpdate() != nil })
+	for _, acct := range accountsOfBatch(batch) {
+		publish(UserSubject(acct), func(e *proto.Event) bool { return eventConcerns(e, acct) })
+	}
+}
+
+// resultOf is the direct answer to the command that produced batch.
+func resultOf(batch *proto.EventBatch) *proto.CommandResult {
+	res := &proto.CommandResult{
+		SchemaVersion: proto.SchemaVersion, Symbol: batch.Symbol, RequestId: batch.RequestId,
+		CmdSeq: batch.CmdSeq, CmdTimeUnixNano: batch.CmdTimeUnixNano, Events: batch.Events,
+		Status: proto.CommandStatus_COMMAND_STATUS_ACCEPTED,
+	}
+	if len(batch.Events) > 0 {
+		if rj := batch.Events[0].GetRejected(); rj != nil {
+			res.Status = proto.CommandStatus_COMMAND_STATUS_REJECTED
+			res.RejectCode, res.RejectMsg = rj.Code, rj.Msg
+		}
+	}
+	return res
+}
+
+// onCaughtUp runs once the runner has applied everything in CMD_<S> that existed when it
+// started: the failover policy's cancel-all, if the record asks for it, goes in now.
+func (r *runner) onCaughtUp(ctx context.Context) {
+	r.caughtUp.Store(true)
+	rec := r.n.cache.get(r.sym)
+	if rec == nil || rec.FailoverPolicy != proto.FailoverPolicy_FAILOVER_POLICY_CANCEL_OPEN_ORDERS || rec.Reason != ReasonFailover {
+		return
+	}
+	seen := map[uint64]bool{}
+	var accts []uint64
+	for _, o := range r.book.AllOrders(nil) {
+		if !seen[o.Account] {
+			seen[o.Account] = true
+			accts = append(accts, o.Account)
+		}
+	}
+	for _, a := range accts {
+		id := "failover-cancel-" + r.sym + "-" + strconv.FormatUint(rec.Epoch, 10) + "-" + strconv.FormatUint(a, 10)
+		cmd := &proto.Command{SchemaVersion: proto.SchemaVersion, Symbol: r.sym, RequestId: id,
+			IngressRegion: r.n.cfg.Region, Body: &proto.Command_CancelAll{CancelAll: &proto.CancelAll{Account: a}}}
+		if err := r.n.appendCommand(ctx, cmd); err != nil {
+			r.log.Warn("failover_cancel_all_failed", slog.Uint64("account", a), slog.Any("err", err))
+		}
+	}
+	r.log.Info("failover_canceled_open_orders", slog.Int("accounts", len(accts)), slog.Uint64("epoch", rec.Epoch))
+}
+
+// control keeps the book's phase equal to the ownership record's (through SetPhase commands in the
+// log, so the phase is part of the deterministic state) and the stream leaders in the home region.
+func (r *runner) control(ctx context.Context) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	lastLeaderCheck := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !r.caughtUp.Load() {
+			continue
+		}
+		rec := r.n.cache.get(r.sym)
+		if rec == nil || rec.HomeRegion != r.n.cfg.Region {
+			continue
+		}
+		want, err := phases.fromProto(rec.Phase)
+		if err == nil && matcher.Phase(r.phase.Load()) != want && !r.phaseAsked[rec.Epoch] {
+			id := "phase-" + r.sym + "-" + strconv.FormatUint(rec.Epoch, 10)
+			cmd := &proto.Command{SchemaVersion: proto.SchemaVersion, Symbol: r.sym, RequestId: id,
+				IngressRegion: r.n.cfg.Region, Body: &proto.Command_SetPhase{SetPhase: &proto.SetPhase{Phase: rec.Phase, Reason: rec.Reason}}}
+			if err := r.n.appendCommand(ctx, cmd); err != nil {
+				r.log.Warn("set_phase_failed", slog.Any("err", err))
+			} else {
+				r.phaseAsked[rec.Epoch] = true
+			}
+		}
+		if time.Since(lastLeaderCheck) > 2*time.Second {
+			lastLeaderCheck = time.Now()
+			for _, s := range []string{CmdStream(r.sym), EvtStream(r.sym)} {
+				actx, cancel := context.WithTimeout(ctx, time.Second)
+				if err := stepDownTo(actx, r.n.nc, r.n.js, s, r.n.cfg.Region, r.n.regionOfServer); err != nil {
+					r.log.Debug("leader_placement_failed", slog.String("stream", s), slog.Any("err", err))
+				}
+				cancel()
+			}
+		}
+	}
+}
+
+// maybeSnapshot takes a snapshot every SnapshotEvery commands or SnapshotInterval, encoding it
+// in the runner goroutine (a memory copy) and uploading it in the background, so matching does
+// not wait for the object store.
+func (r *runner) maybeSnapshot(ctx context.Context, seq, evtLast uint64) {
+	cfg := r.n.cfg
+	due := seq-r.lastSnapAt >= uint64(cfg.SnapshotEvery) ||
+		(cfg.SnapshotInterval > 0 && time.Since(r.lastSnapT) >= cfg.SnapshotInterval && seq > r.lastSnapAt)
+	if !due || !r.snapBusy.CompareAndSwap(false, true) {
+		return
+	}
+	state := r.book.Snapshot()
+	sum := sha256.Sum256(state)
+	env := &proto.SnapshotEnvelope{
+		SchemaVersion: proto.SchemaVersion, Symbol: r.sym, Epoch: r.epoch(), LastCmdSeq: seq,
+		LastEvtSeq: max(seq, evtLast), MatcherFormatVersion: snapshotFormat(state), State: state,
+		StateSha256: sum[:],
+	}
+	r.lastSnapAt, r.lastSnapT = seq, time.Now()
+	r.snapshots.Add(1)
+	go func() {
+		defer r.snapshots.Done()
+		defer r.snapBusy.Store(false)
+		if err := saveSnapshot(ctx, r.n.js, env); err != nil && ctx.Err() == nil {
+			r.log.Warn("snapshot_failed", slog.Uint64("seq", seq), slog.Any("err", err))
+		}
+	}()
+}
