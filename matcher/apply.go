@@ -43,33 +43,21 @@ func (b *Book) reject(err *CodeError, acct, orderID uint64, clientOrderID string
 	e.Code, e.Msg, e.Account, e.OrderID, e.ClientOrderID = err.Code, err.Msg, acct, orderID, clientOrderID
 }
 
-// taker is an incoming order while it matches.
-type taker struct {
-	id            uint64
-	account       uint64
-	clientOrderID string
-	price         int64
-	qty           int64
-	quoteQty      int64
-	remaining     int64 // lots left (by-base orders)
-	quoteLeft     int64 // quote units left (MARKET by quote)
-	executed      int64
-	executedQuote int64
-	side          Side
-	typ           OrderType
-	tif           TimeInForce
-	stp           STPMode
-	byQuote       bool
-	done          bool // stopped by STP or by a quote remainder too small for one lot
-	stpExpired    bool
+// takerState is what an incoming order needs beyond its order record while it matches.
+type takerState struct {
+	quoteQty   int64 // MARKET by quote: the order's quote quantity
+	quoteLeft  int64 // MARKET by quote: quote units not yet spent
+	byQuote    bool
+	done       bool // stopped by STP or by a quote remainder too small for one lot
+	stpExpired bool
 }
 
-func (t *taker) left() bool {
-	if t.done {
+func (st *takerState) left(t *order) bool {
+	if st.done {
 		return false
 	}
-	if t.byQuote {
-		return t.quoteLeft > 0
+	if st.byQuote {
+		return st.quoteLeft > 0
 	}
 	return t.remaining > 0
 }
@@ -179,55 +167,59 @@ func validClientID(s string) bool {
 	return true
 }
 
-// newOrder places no for c.Account; it returns the new order id, or the rejection.
+// newOrder places no for c.Account; it returns the new order id, or the rejection. The incoming
+// order is written straight into a slab slot, matches from there, and either rests in place or
+// gives the slot back.
 func (b *Book) newOrder(c *Command, no *NewOrder) (uint64, *CodeError) {
 	if err := b.checkNew(c, no); err != nil {
 		b.reject(err, c.Account, 0, no.ClientOrderID)
 		return 0, err
 	}
 	b.lastID++
-	t := taker{
-		id: b.lastID, account: c.Account, clientOrderID: no.ClientOrderID,
-		price: no.Price, qty: no.Qty, quoteQty: no.QuoteQty, remaining: no.Qty, quoteLeft: no.QuoteQty,
+	b.byID.advance(b.lastID)
+	ti := b.allocOrder()
+	t := &b.orders[ti]
+	*t = order{
+		prev: none, next: none, level: none, id: b.lastID, account: c.Account, clientOrderID: no.ClientOrderID,
+		price: no.Price, qty: no.Qty, remaining: no.Qty, time: c.Time,
 		side: no.Side, typ: no.Type, tif: no.TimeInForce, stp: no.STP,
-		byQuote: no.Type == Market && no.QuoteQty != 0,
 	}
+	st := takerState{quoteQty: no.QuoteQty, quoteLeft: no.QuoteQty, byQuote: no.Type == Market && no.QuoteQty != 0}
 	e := b.emit(EvAccepted)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type = t.id, t.account, t.clientOrderID, t.side, t.typ
-	e.TimeInForce, e.STP, e.Price, e.Qty, e.QuoteQty = t.tif, t.stp, t.price, t.qty, t.quoteQty
+	e.TimeInForce, e.STP, e.Price, e.Qty, e.QuoteQty = t.tif, t.stp, t.price, t.qty, st.quoteQty
 
-	if t.tif == FOK && !b.fillable(&t) {
-		b.expireTaker(&t, ReasonFOK)
-		return t.id, nil
+	id := t.id
+	if t.tif == FOK && !b.fillable(t) {
+		b.expireTaker(t, &st, ReasonFOK)
+		b.freeSlot(ti)
+		return id, nil
 	}
-	exhausted := b.match(&t)
+	exhausted := b.match(t, &st)
 	switch {
-	case t.stpExpired:
+	case st.stpExpired:
 	case t.typ == Market:
 		if exhausted || t.executed == 0 {
-			b.expireTaker(&t, ReasonMarketNoLiquidity)
+			b.expireTaker(t, &st, ReasonMarketNoLiquidity)
 		}
-	case !t.left():
+	case !st.left(t):
 	case t.tif == IOC:
-		b.expireTaker(&t, ReasonIOC)
+		b.expireTaker(t, &st, ReasonIOC)
 	case t.tif == FOK: // unreachable after fillable; kept so the order can never rest
-		b.expireTaker(&t, ReasonFOK)
+		b.expireTaker(t, &st, ReasonFOK)
 	default:
-		oi := b.allocOrder()
-		b.orders[oi] = order{
-			id: t.id, account: t.account, clientOrderID: t.clientOrderID, price: t.price,
-			qty: t.qty, remaining: t.remaining, executed: t.executed, executedQuote: t.executedQuote,
-			time: c.Time, side: t.side, typ: t.typ, tif: t.tif, stp: t.stp,
-		}
-		b.rest(oi)
+		b.rest(ti)
+		return id, nil
 	}
-	return t.id, nil
+	b.freeSlot(ti)
+	return id, nil
 }
 
-func (b *Book) expireTaker(t *taker, r Reason) {
+func (b *Book) expireTaker(t *order, st *takerState, r Reason) {
 	e := b.emit(EvExpired)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type, e.Price = t.id, t.account, t.clientOrderID, t.side, t.typ, t.price
-	e.Qty, e.QuoteQty, e.ExecutedQty, e.ExecutedQuote, e.Reason = t.qty, t.quoteQty, t.executed, t.executedQuote, r
+	e.Qty, e.QuoteQty, e.ExecutedQty, e.ExecutedQuote, e.Reason = t.qty, st.quoteQty, t.executed, t.executedQuote, r
+	e.TimeInForce = t.tif
 }
 
 // endOrder emits Canceled or Expired for a resting order and removes it.
@@ -240,47 +232,47 @@ func (b *Book) endOrder(oi int32, k EventKind, r Reason, cancelID string) {
 	b.remove(oi)
 }
 
-// match takes liquidity for t at acceptable prices. It reports whether it stopped because the
-// book had nothing more to offer at acceptable prices.
-func (b *Book) match(t *taker) (exhausted bool) {
+// match takes liquidity for the incoming order t at acceptable prices. It reports whether it
+// stopped because the book had nothing more to offer at acceptable prices.
+func (b *Book) match(t *order, st *takerState) (exhausted bool) {
 	opp := t.side.Opposite()
 	limit := t.typ != Market
-	for t.left() {
-		li, ok := b.bestLevel(opp)
+	for st.left(t) {
+		price, ok := b.bestPrice(opp)
 		if !ok {
 			return true
 		}
-		price := b.levels[li].price
 		if limit && (t.side == Buy && price > t.price || t.side == Sell && price < t.price) {
 			return true
 		}
-		for oi := b.levels[li].head; oi != none && t.left(); {
+		li := b.side[opp].ladder.level(price)
+		for oi := b.levels[li].head; oi != none && st.left(t); {
 			o := &b.orders[oi]
 			next := o.next
 			if t.stp != STPNone && o.account == t.account {
 				switch t.stp {
 				case STPExpireTaker:
-					t.done, t.stpExpired = true, true
-					b.expireTaker(t, ReasonSTP)
+					st.done, st.stpExpired = true, true
+					b.expireTaker(t, st, ReasonSTP)
 					return false
 				case STPExpireMaker:
 					b.endOrder(oi, EvExpired, ReasonSTP, "")
 				case STPExpireBoth:
 					b.endOrder(oi, EvExpired, ReasonSTP, "")
-					t.done, t.stpExpired = true, true
-					b.expireTaker(t, ReasonSTP)
+					st.done, st.stpExpired = true, true
+					b.expireTaker(t, st, ReasonSTP)
 					return false
 				}
 				oi = next
 				continue
 			}
 			q := o.remaining
-			if t.byQuote {
-				if m := t.quoteLeft / price; m < q {
+			if st.byQuote {
+				if m := st.quoteLeft / price; m < q {
 					q = m
 				}
 				if q == 0 {
-					t.done = true
+					st.done = true
 					return false
 				}
 			} else if t.remaining < q {
@@ -293,8 +285,8 @@ func (b *Book) match(t *taker) (exhausted bool) {
 			b.levels[li].qty -= q
 			t.executed += q
 			t.executedQuote += quote
-			if t.byQuote {
-				t.quoteLeft -= quote
+			if st.byQuote {
+				st.quoteLeft -= quote
 			} else {
 				t.remaining -= q
 			}
@@ -318,7 +310,7 @@ func (b *Book) match(t *taker) (exhausted bool) {
 
 // fillable reports whether a FOK taker would fill completely, walking the book as match would
 // (own orders are skipped under EXPIRE_MAKER and stop the walk under EXPIRE_TAKER/EXPIRE_BOTH).
-func (b *Book) fillable(t *taker) bool {
+func (b *Book) fillable(t *order) bool {
 	opp := t.side.Opposite()
 	need := t.remaining
 	li, ok := b.bestLevel(opp)
@@ -389,6 +381,7 @@ func (b *Book) cancelAll(c *Command) {
 		b.reject(ErrUnknownOrder, c.Account, 0, "")
 		return
 	}
+	// Removing an order unlinks it, so read the next link first.
 	for oi := b.accounts[ai].head; oi != none; {
 		next := b.orders[oi].anext
 		b.endOrder(oi, EvCanceled, ReasonCancelAll, c.ClientOrderID)

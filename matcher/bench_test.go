@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"flag"
 	"sort"
 	"sync"
 	"syscall"
@@ -18,7 +19,8 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-const benchCommands = 3_000_000
+// benchCommands is the workload size; smaller values are for profiling under cachegrind.
+var benchCommands = flag.Int("matcher.benchcmds", 3_000_000, "commands in the exchange-core benchmark workload")
 
 var (
 	benchOnce sync.Once
@@ -30,7 +32,7 @@ var (
 // benchSetup generates the workload once per process (not timed) and snapshots the warmed book.
 func benchSetup(b *testing.B) {
 	benchOnce.Do(func() {
-		benchWarm, benchRun, _ = exchangeCoreWorkload(b, 42, benchCommands)
+		benchWarm, benchRun, _ = exchangeCoreWorkload(b, 42, *benchCommands)
 		bk, err := NewBook(benchSpec())
 		if err != nil {
 			b.Fatal(err)

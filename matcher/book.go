@@ -17,7 +17,7 @@ type Book struct {
 	orders    []order // slab; index 0.. ; free slots chained through next
 	freeOrder int32
 	open      int // number of resting orders
-	byID      idTable
+	byID      idIndex
 	byClient  map[clientKey]int32
 
 	levels    []level
@@ -32,9 +32,8 @@ type Book struct {
 }
 
 type bookSide struct {
-	ladder  ladder
-	byPrice idTable // price -> level index
-	levels  int
+	ladder ladder
+	levels int
 }
 
 type clientKey struct {
@@ -77,7 +76,7 @@ type level struct {
 type account struct {
 	id         uint64
 	count      int32
-	head, tail int32
+	head, tail int32 // open orders in id order, linked through order.aprev/anext
 }
 
 type depthChange struct {
@@ -97,14 +96,14 @@ func NewBook(spec Spec) (*Book, error) {
 	b := &Book{
 		spec: spec, lim: lim, phase: Trading,
 		freeOrder: none, freeLevel: none,
-		byID:      newIDTable(1024),
+		byID:      newIDIndex(),
 		byClient:  make(map[clientKey]int32),
 		byAccount: newIDTable(256),
 		ev:        make([]Event, 0, 64),
 		dirty:     make([]depthChange, 0, 16),
 	}
 	for s := Buy; s <= Sell; s++ {
-		b.side[s] = bookSide{ladder: ladder{last: -1}, byPrice: newIDTable(512)}
+		b.side[s] = bookSide{ladder: newLadder()}
 	}
 	return b, nil
 }
@@ -146,6 +145,14 @@ func (b *Book) flushDepth() {
 	}
 }
 
+// bestPrice returns the best price of side s.
+func (b *Book) bestPrice(s Side) (int64, bool) {
+	if s == Buy {
+		return b.side[Buy].ladder.max()
+	}
+	return b.side[Sell].ladder.min()
+}
+
 // bestLevel returns the best level of side s.
 func (b *Book) bestLevel(s Side) (int32, bool) {
 	bs := &b.side[s]
@@ -159,7 +166,7 @@ func (b *Book) bestLevel(s Side) (int32, bool) {
 	if !ok {
 		return none, false
 	}
-	return bs.byPrice.get(uint64(p)), true
+	return bs.ladder.level(p), true
 }
 
 // nextLevel returns the next worse level of side s after price p.
@@ -174,19 +181,19 @@ func (b *Book) nextLevel(s Side, p int64) (int32, bool) {
 	if !ok {
 		return none, false
 	}
-	return bs.byPrice.get(uint64(p)), true
+	return bs.ladder.level(p), true
 }
 
 // crosses reports whether an order of side s at limit price p would take from the book.
 func (b *Book) crosses(s Side, p int64) bool {
-	li, ok := b.bestLevel(s.Opposite())
+	best, ok := b.bestPrice(s.Opposite())
 	if !ok {
 		return false
 	}
 	if s == Buy {
-		return p >= b.levels[li].price
+		return p >= best
 	}
-	return p <= b.levels[li].price
+	return p <= best
 }
 
 // allocOrder returns a free order slot.
@@ -199,11 +206,17 @@ func (b *Book) allocOrder() int32 {
 	return int32(len(b.orders) - 1)
 }
 
+// freeSlot returns slot oi, which holds no resting order, to the free list.
+func (b *Book) freeSlot(oi int32) {
+	b.orders[oi] = order{next: b.freeOrder}
+	b.freeOrder = oi
+}
+
 // rest links the order in slot oi (fields set) into its level, account and indexes.
 func (b *Book) rest(oi int32) {
 	o := &b.orders[oi]
 	bs := &b.side[o.side]
-	li := bs.byPrice.get(uint64(o.price))
+	li := bs.ladder.level(o.price)
 	if li < 0 {
 		if li = b.freeLevel; li != none {
 			b.freeLevel = b.levels[li].next
@@ -212,8 +225,7 @@ func (b *Book) rest(oi int32) {
 			li = int32(len(b.levels) - 1)
 		}
 		b.levels[li] = level{price: o.price, head: none, tail: none}
-		bs.byPrice.put(uint64(o.price), li)
-		bs.ladder.set(o.price)
+		bs.ladder.add(o.price, li)
 		bs.levels++
 	}
 	lv := &b.levels[li]
@@ -271,8 +283,7 @@ func (b *Book) remove(oi int32) {
 	lv.qty -= o.remaining
 	b.touch(o.side, o.price, lv.qty)
 	if lv.count == 0 {
-		bs.byPrice.del(uint64(o.price))
-		bs.ladder.clear(o.price)
+		bs.ladder.remove(o.price)
 		bs.levels--
 		lv.next = b.freeLevel
 		b.freeLevel = o.level
@@ -289,7 +300,7 @@ func (b *Book) remove(oi int32) {
 	} else {
 		a.tail = o.aprev
 	}
-	a.count-- // the account slot stays (accounts are few and come back); it holds no state
+	a.count-- // the slot stays: accounts are few and come back
 
 	b.byID.del(o.id)
 	if o.clientOrderID != "" {

@@ -2,15 +2,19 @@ package matcher
 
 import "math/bits"
 
-// ladder is the set of occupied price levels of one side: a sparse bitmap of 4096-tick chunks
-// (64 words plus a summary word each) kept in a slice sorted by chunk key. Setting or clearing a
-// price is O(1) within an existing chunk, and the next occupied price above or below any price is
-// found with a few bit scans, so the best price needs no tracking and no scan of levels.
+// ladder holds the occupied price levels of one side and maps each price to its level index.
+// Prices are grouped in chunks of 4096 ticks, kept in a slice sorted by chunk key; a chunk has
+// a 64-word occupancy bitmap with a summary word, and each non-empty 64-tick word has a page of
+// 64 level indexes. Adding, removing and finding a level is O(1) within a chunk, the next
+// occupied price above or below any price takes a few bit scans, and prices near each other
+// share cache lines, so the best price needs no tracking and no scan of levels.
 type ladder struct {
-	chunks []chunk
-	free   []int32
-	keys   []chunkRef // sorted by key
-	last   int32      // index into keys of the most recently used chunk (a cache), or -1
+	chunks    []chunk
+	freeChunk []int32
+	keys      []chunkRef // sorted by key
+	last      int32      // index into keys of the most recently used chunk (a cache), or -1
+	pages     [][64]int32
+	freePage  []int32
 }
 
 const (
@@ -21,12 +25,15 @@ const (
 type chunk struct {
 	sum   uint64
 	words [64]uint64
+	pages [64]int32 // page of level indexes for each non-empty word
 }
 
 type chunkRef struct {
 	key int64
 	idx int32
 }
+
+func newLadder() ladder { return ladder{last: -1} }
 
 // find returns the position of key in keys, or the insertion position and false.
 func (l *ladder) find(key int64) (int, bool) {
@@ -49,14 +56,29 @@ func (l *ladder) find(key int64) (int, bool) {
 	return lo, false
 }
 
-func (l *ladder) set(p int64) {
+// level returns the level index at price p, or none.
+func (l *ladder) level(p int64) int32 {
+	pos, ok := l.find(p >> chunkShift)
+	if !ok {
+		return none
+	}
+	c := &l.chunks[l.keys[pos].idx]
+	w := (p >> 6) & 63
+	if c.words[w]&(1<<(p&63)) == 0 {
+		return none
+	}
+	return l.pages[c.pages[w]][p&63]
+}
+
+// add records level li at price p, which must be unoccupied.
+func (l *ladder) add(p int64, li int32) {
 	key := p >> chunkShift
 	pos, ok := l.find(key)
 	if !ok {
 		var idx int32
-		if n := len(l.free); n > 0 {
-			idx = l.free[n-1]
-			l.free = l.free[:n-1]
+		if n := len(l.freeChunk); n > 0 {
+			idx = l.freeChunk[n-1]
+			l.freeChunk = l.freeChunk[:n-1]
 		} else {
 			idx = int32(len(l.chunks))
 			l.chunks = append(l.chunks, chunk{})
@@ -68,11 +90,24 @@ func (l *ladder) set(p int64) {
 	}
 	c := &l.chunks[l.keys[pos].idx]
 	w := (p >> 6) & 63
+	if c.words[w] == 0 {
+		var pg int32
+		if n := len(l.freePage); n > 0 {
+			pg = l.freePage[n-1]
+			l.freePage = l.freePage[:n-1]
+		} else {
+			pg = int32(len(l.pages))
+			l.pages = append(l.pages, [64]int32{})
+		}
+		c.pages[w] = pg
+		c.sum |= 1 << w
+	}
 	c.words[w] |= 1 << (p & 63)
-	c.sum |= 1 << w
+	l.pages[c.pages[w]][p&63] = li
 }
 
-func (l *ladder) clear(p int64) {
+// remove forgets the level at price p.
+func (l *ladder) remove(p int64) {
 	pos, ok := l.find(p >> chunkShift)
 	if !ok {
 		return
@@ -82,9 +117,10 @@ func (l *ladder) clear(p int64) {
 	w := (p >> 6) & 63
 	c.words[w] &^= 1 << (p & 63)
 	if c.words[w] == 0 {
+		l.freePage = append(l.freePage, c.pages[w])
 		c.sum &^= 1 << w
 		if c.sum == 0 {
-			l.free = append(l.free, idx)
+			l.freeChunk = append(l.freeChunk, idx)
 			l.keys = append(l.keys[:pos], l.keys[pos+1:]...)
 			l.last = -1
 		}

@@ -125,6 +125,7 @@ func Restore(data []byte) (*Book, error) {
 	if r.err != nil || b.phase < Trading || b.phase > Halt {
 		return nil, corrupt("header")
 	}
+	b.byID.last = b.lastID
 	var all []int32
 	for s := Buy; s <= Sell; s++ {
 		n := r.uvarint()

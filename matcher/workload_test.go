@@ -145,7 +145,7 @@ func exchangeCoreWorkload(tb testing.TB, seed uint64, n int) (warm, run []benchC
 			// above it, take the whole best level.
 			q := lv.Qty
 			if b.open < wlOrders {
-				q = max(1, b.orders[b.levels[b.side[opp].byPrice.get(uint64(lv.Price))].head].remaining/2)
+				q = max(1, b.orders[b.levels[b.side[opp].ladder.level(lv.Price)].head].remaining/2)
 			}
 			p := int32(wlMid + wlHalf + 1)
 			if s == Sell {
