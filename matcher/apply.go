@@ -12,6 +12,7 @@ package matcher
 // GTC and LIMIT_MAKER orders that would rest without taking (MARKET, IOC and FOK are rejected);
 // HALT accepts only set-phase.
 func (b *Book) Apply(c *Command) []Event {
+	clear(b.ev) // the previous command's events; emit relies on zeroed slots
 	b.ev = b.ev[:0]
 	b.dirty = b.dirty[:0]
 	if b.seq != 0 && c.Seq <= b.seq {

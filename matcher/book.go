@@ -111,14 +111,18 @@ func NewBook(spec Spec) (*Book, error) {
 // Spec returns the symbol spec.
 func (b *Book) Spec() Spec { return b.spec }
 
-// emit appends an event of kind k to the buffer and returns it for filling in.
+// emit appends an event of kind k to the buffer and returns it for filling in. Slots past
+// len(b.ev) are always zero (Apply clears the previous command's events in one call), so emit
+// does not clear each event.
 func (b *Book) emit(k EventKind) *Event {
-	if len(b.ev) == cap(b.ev) {
-		b.ev = append(b.ev, Event{})[:len(b.ev)]
+	n := len(b.ev)
+	if n == cap(b.ev) {
+		b.ev = append(b.ev, Event{})
+	} else {
+		b.ev = b.ev[:n+1]
 	}
-	b.ev = b.ev[:len(b.ev)+1]
-	e := &b.ev[len(b.ev)-1]
-	*e = Event{Kind: k}
+	e := &b.ev[n]
+	e.Kind = k
 	return e
 }
 
