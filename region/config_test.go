@@ -11,7 +11,8 @@ import (
 func TestImports(t *testing.T) {
 	deptest.Check(t, ".",
 		"github.com/geomesh/geomesh/matcher", "github.com/geomesh/geomesh/mesh",
-		"github.com/geomesh/geomesh/proto", "github.com/nats-io/nats-server/v2",
+		"github.com/geomesh/geomesh/proto", "github.com/geomesh/geomesh/region/client",
+		"github.com/nats-io/nats-server/v2",
 		"github.com/nats-io/nats.go", "github.com/nats-io/jwt/v2",
 		"google.golang.org/protobuf",    // marshalling the proto messages
 		"github.com/shopspring/decimal") // the matcher spec's decimals, at the edge
@@ -64,20 +65,5 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("error is not one line: %q", err)
 			}
 		})
-	}
-}
-
-func TestNames(t *testing.T) {
-	if CmdStream("BTCUSDT") != "CMD_BTCUSDT" || CmdSubject("BTCUSDT") != "cmd.BTCUSDT" ||
-		EvtStream("BTCUSDT") != "EVT_BTCUSDT" || EvtSubject("BTCUSDT") != "evt.BTCUSDT" ||
-		UserSubject(42) != "user.42" || TradeSubject("ETHBTC") != "md.ETHBTC.trade" ||
-		DepthSubject("ETHBTC") != "md.ETHBTC.depth" {
-		t.Fatal("a name in the DESIGN.md contract changed")
-	}
-	for s, want := range map[string]bool{"BTCUSDT": true, "1INCHUSDT": true, "btcusdt": false,
-		"BTC.USDT": false, "B": false, "BTC USDT": false, "": false} {
-		if got := ValidSymbol(s); got != want {
-			t.Errorf("ValidSymbol(%q) = %v", s, got)
-		}
 	}
 }

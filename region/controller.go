@@ -13,6 +13,7 @@ import (
 
 	"github.com/geomesh/geomesh/mesh"
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // keyLease is the CONTROL key of the controller lease.
@@ -32,9 +33,9 @@ type controller struct {
 }
 
 func newController(ctx context.Context, n *Node) (*controller, error) {
-	kv, err := n.js.KeyValue(ctx, BucketControl)
+	kv, err := n.js.KeyValue(ctx, client.BucketControl)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", BucketControl, err)
+		return nil, fmt.Errorf("open bucket %s: %w", client.BucketControl, err)
 	}
 	return &controller{n: n, log: n.log.With(slog.String("component", "controller")), kv: kv}, nil
 }

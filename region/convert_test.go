@@ -118,7 +118,7 @@ func TestConvertEnums(t *testing.T) {
 		enumCase(t, cancelReasons, canceled, nil, []proto.CancelReason{proto.CancelReason_CANCEL_REASON_PHASE})
 	})
 	t.Run("ExpireReason", func(t *testing.T) { enumCase(t, expireReasons, expired, nil, nil) })
-	t.Run("Result", func(t *testing.T) { enumCase(t, replaceResults, matcherValues[matcher.Result](), nil, nil) })
+	t.Run("client.Result", func(t *testing.T) { enumCase(t, replaceResults, matcherValues[matcher.Result](), nil, nil) })
 }
 
 func btoi(b bool) int {

@@ -1,7 +1,6 @@
 package region
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // fabric is the embedded nats-server of a node: JetStream on, tagged with its region, clustered
@@ -41,10 +42,10 @@ func newFabric(cfg Config, log *slog.Logger) (*fabric, error) {
 		NoLog:              !cfg.ServerLog && os.Getenv("GEOMESH_NATS_LOG") == "",
 		JetStream:          true,
 		StoreDir:           storeDir,
-		JetStreamUniqueTag: RegionTagPrefix,
+		JetStreamUniqueTag: client.RegionTagPrefix,
 		SyncInterval:       cfg.SyncInterval,
 		SyncAlways:         cfg.SyncAlways,
-		Tags:               jwt.TagList{RegionTagPrefix + cfg.Region},
+		Tags:               jwt.TagList{client.RegionTagPrefix + cfg.Region},
 		Cluster: server.ClusterOpts{
 			Name:      cfg.ClusterName,
 			Host:      cfg.ClusterHost,
@@ -238,22 +239,6 @@ func (f *fabric) metaPeers() map[string]bool {
 		}
 	}
 	return out
-}
-
-// awaitMetaLeader polls until a meta leader is known or ctx ends.
-func (f *fabric) awaitMetaLeader(ctx context.Context) error {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if f.metaLeader() != "" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("await jetstream meta leader: %w", ErrNotReady)
-		case <-t.C:
-		}
-	}
 }
 
 // shutdown stops the server; graceful so stream leaders step down first.

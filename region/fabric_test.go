@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/geomesh/geomesh/mesh"
-	"github.com/geomesh/geomesh/region"
+	"github.com/geomesh/geomesh/region/client"
 	"github.com/geomesh/geomesh/test/meshtest"
 )
 
@@ -56,9 +56,9 @@ func TestFabricFormsFromOneSeedAndPlacesOneReplicaPerRegion(t *testing.T) {
 	if err := m.Node("ap-south").EnsureSymbol(ctx, "BTCUSDT"); err != nil {
 		t.Fatalf("EnsureSymbol again: %v", err)
 	}
-	for _, name := range []string{region.CmdStream("BTCUSDT"), region.EvtStream("BTCUSDT"),
-		"KV_" + region.BucketOwners, "KV_" + region.BucketControl, "KV_" + region.BucketPlans,
-		"KV_" + region.BucketAccounts, "OBJ_" + region.ObjectSnapshots, region.StreamAudit} {
+	for _, name := range []string{client.CmdStream("BTCUSDT"), client.EvtStream("BTCUSDT"),
+		"KV_" + client.BucketOwners, "KV_" + client.BucketControl, "KV_" + client.BucketPlans,
+		"KV_" + client.BucketAccounts, "OBJ_" + client.ObjectSnapshots, client.StreamAudit} {
 		var regions []string
 		m.Await("replicas of "+name, func() error {
 			var err error

@@ -12,6 +12,7 @@ import (
 	"github.com/geomesh/geomesh/matcher"
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
+	"github.com/geomesh/geomesh/region/client"
 	"github.com/geomesh/geomesh/test/meshtest"
 )
 
@@ -65,9 +66,9 @@ func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
 				}
 				cmd := newOrder(sym, id, uint64(10+i*2+n%2), side, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 10000)
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-				res, err := sub.Submit(ctx, cmd, region.WaitResult)
+				res, err := sub.Submit(ctx, cmd, client.WaitResult)
 				cancel()
-				if err == nil || errors.Is(err, region.ErrOutcomeUnknown) && res != nil {
+				if err == nil || errors.Is(err, client.ErrOutcomeUnknown) && res != nil {
 					f.mu.Lock()
 					f.acked[id] = true
 					f.mu.Unlock()
@@ -150,7 +151,7 @@ func TestOrdersMatchAcrossRegions(t *testing.T) {
 	defer cancel()
 	// A maker in eu-west, a taker in ap-south: the orders go to the matcher in us-east.
 	res, err := m.Node("eu-west").Submitter().Submit(ctx,
-		newOrder(sym, "maker-1", 1, proto.Side_SIDE_SELL, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 20000), region.WaitResult)
+		newOrder(sym, "maker-1", 1, proto.Side_SIDE_SELL, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 20000), client.WaitResult)
 	if err != nil {
 		t.Fatalf("maker: %v", err)
 	}
@@ -158,7 +159,7 @@ func TestOrdersMatchAcrossRegions(t *testing.T) {
 		t.Fatalf("maker answer: %v", res.Answer)
 	}
 	res, err = m.Node("ap-south").Submitter().Submit(ctx,
-		newOrder(sym, "taker-1", 2, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_IOC, 10000, 5000), region.WaitResult)
+		newOrder(sym, "taker-1", 2, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_IOC, 10000, 5000), client.WaitResult)
 	if err != nil {
 		t.Fatalf("taker: %v", err)
 	}
@@ -173,13 +174,13 @@ func TestOrdersMatchAcrossRegions(t *testing.T) {
 	}
 	// A retried request (same id) is not placed twice: it gets the original sequence back.
 	again, err := m.Node("ap-south").Submitter().Submit(ctx,
-		newOrder(sym, "taker-1", 2, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_IOC, 10000, 5000), region.WaitResult)
+		newOrder(sym, "taker-1", 2, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_IOC, 10000, 5000), client.WaitResult)
 	if err != nil || !again.Duplicate || again.Seq != res.Seq {
 		t.Fatalf("retry: %+v, %v; want duplicate of seq %d", again, err, res.Seq)
 	}
 	// A rejection is a result, not an error.
 	rej, err := m.Node("us-east").Submitter().Submit(ctx,
-		newOrder(sym, "bad-price", 3, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_GTC, 0, 5000), region.WaitResult)
+		newOrder(sym, "bad-price", 3, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_GTC, 0, 5000), client.WaitResult)
 	if err != nil {
 		t.Fatalf("bad price: %v", err)
 	}

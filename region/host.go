@@ -15,6 +15,7 @@ import (
 
 	"github.com/geomesh/geomesh/mesh"
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // host runs the matchers of the symbols homed in this node's region that the rendezvous hash
@@ -108,16 +109,6 @@ func (h *host) running() map[string]uint64 {
 	return out
 }
 
-// runnerOf returns the live runner of symbol, if this node has one.
-func (h *host) runnerOf(symbol string) *runner {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if r := h.runners[symbol]; r != nil && !r.finished() {
-		return r
-	}
-	return nil
-}
-
 // matcherFor picks, by rendezvous hashing, the node of region that runs symbol's matcher among
 // the alive members with the matcher role. "" when the region has none.
 func matcherFor(symbol, region string, members []mesh.Node) string {
@@ -155,7 +146,7 @@ func stepDownTo(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stre
 	if regionOf(info.Cluster.Leader) == region {
 		return nil
 	}
-	req := fmt.Sprintf(`{"placement":{"tags":["%s%s"]}}`, RegionTagPrefix, region)
+	req := fmt.Sprintf(`{"placement":{"tags":["%s%s"]}}`, client.RegionTagPrefix, region)
 	msg, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(req))
 	if err != nil {
 		return err

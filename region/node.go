@@ -15,6 +15,7 @@ import (
 
 	"github.com/geomesh/geomesh/mesh"
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // Version of geomesh; cmd sets it at link time.
@@ -40,7 +41,7 @@ type Node struct {
 	cache     *ownerCache
 	host      *host
 	ctrl      *controller
-	submitter *Submitter
+	submitter *client.Submitter
 	memberCh  chan struct{} // membership changed (non-blocking signal to the host)
 
 	ready     atomic.Bool
@@ -273,7 +274,7 @@ func (n *Node) startServices(ctx context.Context) error {
 		return err
 	}
 	owners.log = n.log
-	sub, err := NewSubmitter(n.nc, SubmitterConfig{AppendTimeout: n.cfg.SubmitTimeout, Quorum: n.HasQuorum})
+	sub, err := client.NewSubmitter(n.nc, client.SubmitterConfig{AppendTimeout: n.cfg.SubmitTimeout, Quorum: n.HasQuorum})
 	if err != nil {
 		return err
 	}
@@ -334,7 +335,7 @@ func (n *Node) regionOfServer(name string) string {
 // cordoned reports whether region r is cordoned (no new homes). Cordons live in CONTROL under
 // "region.<r>".
 func (n *Node) cordoned(ctx context.Context, r string) bool {
-	kv, err := n.js.KeyValue(ctx, BucketControl)
+	kv, err := n.js.KeyValue(ctx, client.BucketControl)
 	if err != nil {
 		return false
 	}
@@ -349,12 +350,12 @@ func (n *Node) cordoned(ctx context.Context, r string) bool {
 // appendCommand appends a system command (phase changes, failover cancels) and waits for the
 // append only; its request id makes repeats idempotent.
 func (n *Node) appendCommand(ctx context.Context, cmd *proto.Command) error {
-	_, err := n.submitter.Submit(ctx, cmd, WaitAck)
+	_, err := n.submitter.Submit(ctx, cmd, client.WaitAck)
 	return err
 }
 
 // Submitter is the node's command submitter (nil before the node is ready).
-func (n *Node) Submitter() *Submitter { return n.submitter }
+func (n *Node) Submitter() *client.Submitter { return n.submitter }
 
 // Owners is the ownership store (nil before the node is ready).
 func (n *Node) Owners() *Ownership { return n.owners }

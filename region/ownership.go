@@ -14,6 +14,7 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // Ownership is the OWNERS bucket: one record per symbol (home region, epoch, phase, preferences,
@@ -27,9 +28,9 @@ type Ownership struct {
 }
 
 func newOwnership(ctx context.Context, js jetstream.JetStream, now func() time.Time) (*Ownership, error) {
-	kv, err := js.KeyValue(ctx, BucketOwners)
+	kv, err := js.KeyValue(ctx, client.BucketOwners)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", BucketOwners, err)
+		return nil, fmt.Errorf("open bucket %s: %w", client.BucketOwners, err)
 	}
 	return &Ownership{js: js, kv: kv, now: now}, nil
 }
@@ -205,7 +206,7 @@ func auditKey(e *proto.AuditEntry) string {
 
 // History returns the audit entries of symbol, oldest first (at most limit, the newest ones).
 func (o *Ownership) History(ctx context.Context, symbol string, limit int) ([]*proto.AuditEntry, error) {
-	cons, err := o.js.OrderedConsumer(ctx, StreamAudit, jetstream.OrderedConsumerConfig{
+	cons, err := o.js.OrderedConsumer(ctx, client.StreamAudit, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"audit." + symbol},
 	})
 	if err != nil {

@@ -17,10 +17,8 @@ import (
 
 	"github.com/geomesh/geomesh/matcher"
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
-
-// HeaderCmdSeq on every EVT_<S> message repeats the sequence of the command it answers.
-const HeaderCmdSeq = "Geomesh-Cmd-Seq"
 
 // runner is the matcher of one symbol on its owner node: one goroutine applies CMD_<S> in order
 // and appends one EventBatch per command to EVT_<S>, fenced by Nats-Expected-Last-Sequence so
@@ -102,11 +100,11 @@ func (r *runner) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	evtLast, err := r.streamLastSeq(ctx, EvtStream(r.sym))
+	evtLast, err := r.streamLastSeq(ctx, client.EvtStream(r.sym))
 	if err != nil {
 		return err
 	}
-	cmdLast, err := r.streamLastSeq(ctx, CmdStream(r.sym))
+	cmdLast, err := r.streamLastSeq(ctx, client.CmdStream(r.sym))
 	if err != nil {
 		return err
 	}
@@ -124,16 +122,16 @@ func (r *runner) serve(ctx context.Context) error {
 		r.control(ctx)
 	}()
 
-	cons, err := r.n.js.OrderedConsumer(ctx, CmdStream(r.sym), jetstream.OrderedConsumerConfig{
+	cons, err := r.n.js.OrderedConsumer(ctx, client.CmdStream(r.sym), jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   from + 1,
 	})
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", CmdStream(r.sym), err)
+		return fmt.Errorf("consume %s: %w", client.CmdStream(r.sym), err)
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(512))
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", CmdStream(r.sym), err)
+		return fmt.Errorf("consume %s: %w", client.CmdStream(r.sym), err)
 	}
 	defer it.Stop()
 	go func() { <-ctx.Done(); it.Stop() }()
@@ -159,7 +157,7 @@ func (r *runner) serve(ctx context.Context) error {
 			continue
 		}
 		if seq > next {
-			return fmt.Errorf("gap in %s: want %d, got %d", CmdStream(r.sym), next, seq)
+			return fmt.Errorf("gap in %s: want %d, got %d", client.CmdStream(r.sym), next, seq)
 		}
 		if cur := r.n.cache.get(r.sym); cur != nil {
 			if cur.HomeRegion != r.n.cfg.Region {
@@ -250,9 +248,9 @@ func (r *runner) appendEvents(ctx context.Context, batch *proto.EventBatch) erro
 		return err
 	}
 	seq := batch.CmdSeq
-	msg := nats.NewMsg(EvtSubject(r.sym))
+	msg := nats.NewMsg(client.EvtSubject(r.sym))
 	msg.Data = data
-	msg.Header.Set(HeaderCmdSeq, strconv.FormatUint(seq, 10))
+	msg.Header.Set(client.HeaderCmdSeq, strconv.FormatUint(seq, 10))
 	deadline := time.Now().Add(r.n.cfg.AppendTimeout)
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -276,7 +274,7 @@ func (r *runner) appendEvents(ctx context.Context, batch *proto.EventBatch) erro
 
 // checkFence decides, after a wrong-last-sequence append, whether we are stale.
 func (r *runner) checkFence(ctx context.Context, batch *proto.EventBatch) error {
-	s, err := r.n.js.Stream(ctx, EvtStream(r.sym))
+	s, err := r.n.js.Stream(ctx, client.EvtStream(r.sym))
 	if err != nil {
 		return err
 	}
@@ -305,7 +303,7 @@ func isWrongLastSeq(err error) bool {
 func (r *runner) fanOut(batch *proto.EventBatch, replyTo string) {
 	nc := r.n.nc
 	if replyTo != "" {
-		res := resultOf(batch)
+		res := client.ResultOf(batch)
 		if b, err := gproto.Marshal(res); err == nil {
 			_ = nc.Publish(replyTo, b)
 		}
@@ -317,27 +315,11 @@ func (r *runner) fanOut(batch *proto.EventBatch, replyTo string) {
 			}
 		}
 	}
-	publish(TradeSubject(r.sym), func(e *proto.Event) bool { return e.GetTrade() != nil })
-	publish(DepthSubject(r.sym), func(e *proto.Event) bool { return e.GetDepthUpdate() != nil })
+	publish(client.TradeSubject(r.sym), func(e *proto.Event) bool { return e.GetTrade() != nil })
+	publish(client.DepthSubject(r.sym), func(e *proto.Event) bool { return e.GetDepthUpdate() != nil })
 	for _, acct := range accountsOfBatch(batch) {
-		publish(UserSubject(acct), func(e *proto.Event) bool { return eventConcerns(e, acct) })
+		publish(client.UserSubject(acct), func(e *proto.Event) bool { return eventConcerns(e, acct) })
 	}
-}
-
-// resultOf is the direct answer to the command that produced batch.
-func resultOf(batch *proto.EventBatch) *proto.CommandResult {
-	res := &proto.CommandResult{
-		SchemaVersion: proto.SchemaVersion, Symbol: batch.Symbol, RequestId: batch.RequestId,
-		CmdSeq: batch.CmdSeq, CmdTimeUnixNano: batch.CmdTimeUnixNano, Events: batch.Events,
-		Status: proto.CommandStatus_COMMAND_STATUS_ACCEPTED,
-	}
-	if len(batch.Events) > 0 {
-		if rj := batch.Events[0].GetRejected(); rj != nil {
-			res.Status = proto.CommandStatus_COMMAND_STATUS_REJECTED
-			res.RejectCode, res.RejectMsg = rj.Code, rj.Msg
-		}
-	}
-	return res
 }
 
 // onCaughtUp runs once the runner has applied everything in CMD_<S> that existed when it
@@ -399,7 +381,7 @@ func (r *runner) control(ctx context.Context) {
 		}
 		if time.Since(lastLeaderCheck) > 2*time.Second {
 			lastLeaderCheck = time.Now()
-			for _, s := range []string{CmdStream(r.sym), EvtStream(r.sym)} {
+			for _, s := range []string{client.CmdStream(r.sym), client.EvtStream(r.sym)} {
 				actx, cancel := context.WithTimeout(ctx, time.Second)
 				if err := stepDownTo(actx, r.n.nc, r.n.js, s, r.n.cfg.Region, r.n.regionOfServer); err != nil {
 					r.log.Debug("leader_placement_failed", slog.String("stream", s), slog.Any("err", err))

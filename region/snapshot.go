@@ -10,6 +10,7 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // Snapshots live in object store SNAPSHOTS under the symbol's name; a put replaces the previous
@@ -25,9 +26,9 @@ func snapshotFormat(state []byte) uint32 {
 }
 
 func saveSnapshot(ctx context.Context, js jetstream.JetStream, env *proto.SnapshotEnvelope) error {
-	obs, err := js.ObjectStore(ctx, ObjectSnapshots)
+	obs, err := js.ObjectStore(ctx, client.ObjectSnapshots)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", ObjectSnapshots, err)
+		return fmt.Errorf("open %s: %w", client.ObjectSnapshots, err)
 	}
 	b, err := gproto.Marshal(env)
 	if err != nil {
@@ -45,7 +46,7 @@ func saveSnapshot(ctx context.Context, js jetstream.JetStream, env *proto.Snapsh
 func loadSnapshot(ctx context.Context, js jetstream.JetStream, symbol string) (*proto.SnapshotEnvelope, error) {
 	var b []byte
 	err := withRetry(ctx, "get snapshot of "+symbol, func(ctx context.Context) error {
-		obs, err := js.ObjectStore(ctx, ObjectSnapshots)
+		obs, err := js.ObjectStore(ctx, client.ObjectSnapshots)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // apiTimeout bounds one JetStream API lookup. withRetry starts creates with firstAttempt and
@@ -105,18 +107,18 @@ func (s *streamSet) missingShared(ctx context.Context) ([]string, error) {
 }
 
 func sharedStreams() []string {
-	return []string{"KV_" + BucketOwners, "KV_" + BucketControl, "KV_" + BucketPlans,
-		"KV_" + BucketAccounts, "OBJ_" + ObjectSnapshots, StreamAudit}
+	return []string{"KV_" + client.BucketOwners, "KV_" + client.BucketControl, "KV_" + client.BucketPlans,
+		"KV_" + client.BucketAccounts, "OBJ_" + client.ObjectSnapshots, client.StreamAudit}
 }
 
 // ensureShared creates KV buckets OWNERS, CONTROL, PLANS, ACCOUNTS, object store SNAPSHOTS and
 // stream AUDIT when they do not exist yet. Safe to call from every node at once.
 func (s *streamSet) ensureShared(ctx context.Context) error {
 	for _, kv := range []jetstream.KeyValueConfig{
-		{Bucket: BucketOwners, Description: "symbol -> ownership record", History: 16},
-		{Bucket: BucketControl, Description: "controller lease and region cordons", History: 4},
-		{Bucket: BucketPlans, Description: "move, rebalance, evacuation and restore plans", History: 8},
-		{Bucket: BucketAccounts, Description: "API keys and listen keys", History: 1},
+		{Bucket: client.BucketOwners, Description: "symbol -> ownership record", History: 16},
+		{Bucket: client.BucketControl, Description: "controller lease and region cordons", History: 4},
+		{Bucket: client.BucketPlans, Description: "move, rebalance, evacuation and restore plans", History: 8},
+		{Bucket: client.BucketAccounts, Description: "API keys and listen keys", History: 1},
 	} {
 		kv.Replicas = s.replicas
 		kv.Storage = jetstream.FileStorage
@@ -128,9 +130,9 @@ func (s *streamSet) ensureShared(ctx context.Context) error {
 			return err
 		}
 	}
-	err := withRetry(ctx, "create object store "+ObjectSnapshots, func(ctx context.Context) error {
+	err := withRetry(ctx, "create object store "+client.ObjectSnapshots, func(ctx context.Context) error {
 		_, err := s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:      ObjectSnapshots,
+			Bucket:      client.ObjectSnapshots,
 			Description: "matcher snapshots",
 			Replicas:    s.replicas,
 			Storage:     jetstream.FileStorage,
@@ -140,11 +142,11 @@ func (s *streamSet) ensureShared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return withRetry(ctx, "create stream "+StreamAudit, func(ctx context.Context) error {
+	return withRetry(ctx, "create stream "+client.StreamAudit, func(ctx context.Context) error {
 		_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:        StreamAudit,
+			Name:        client.StreamAudit,
 			Description: "every ownership change: actor, reason, old and new epoch",
-			Subjects:    []string{SubjectAudit},
+			Subjects:    []string{client.SubjectAudit},
 			Replicas:    s.replicas,
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
@@ -158,12 +160,12 @@ func (s *streamSet) ensureShared(ctx context.Context) error {
 // CMD_<S> dedupes on Nats-Msg-Id over the duplicate window. Neither stream discards old messages
 // here: trimming below the newest snapshot is the matcher host's job.
 func (s *streamSet) ensureSymbol(ctx context.Context, symbol string) error {
-	if !ValidSymbol(symbol) {
+	if !client.ValidSymbol(symbol) {
 		return fmt.Errorf("%w: %q", ErrInvalidSymbol, symbol)
 	}
 	for _, cfg := range []jetstream.StreamConfig{
-		{Name: CmdStream(symbol), Subjects: []string{CmdSubject(symbol)}, Description: "commands of " + symbol},
-		{Name: EvtStream(symbol), Subjects: []string{EvtSubject(symbol)}, Description: "events of " + symbol},
+		{Name: client.CmdStream(symbol), Subjects: []string{client.CmdSubject(symbol)}, Description: "commands of " + symbol},
+		{Name: client.EvtStream(symbol), Subjects: []string{client.EvtSubject(symbol)}, Description: "events of " + symbol},
 	} {
 		cfg.Replicas = s.replicas
 		cfg.Storage = jetstream.FileStorage

@@ -6,6 +6,7 @@ import (
 
 	"github.com/geomesh/geomesh/matcher"
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // Reasons the system itself writes into ownership records.
@@ -31,7 +32,7 @@ func ParseFailoverPolicy(s string) (proto.FailoverPolicy, error) {
 
 // record builds the initial ownership record of a configured symbol (home not chosen yet).
 func (s SymbolConfig) record() (*proto.OwnershipRecord, error) {
-	if !ValidSymbol(s.Symbol) {
+	if !client.ValidSymbol(s.Symbol) {
 		return nil, fmt.Errorf("symbol %q: want 2-20 upper-case letters and digits", s.Symbol)
 	}
 	if len(s.Preferred) == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/geomesh/geomesh/matcher"
 	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // LogReport is what VerifyLog found.
@@ -30,11 +31,11 @@ func VerifyLog(ctx context.Context, js jetstream.JetStream, symbol string, spec 
 	if err != nil {
 		return nil, err
 	}
-	cmds, err := readAll(ctx, js, CmdStream(symbol))
+	cmds, err := readAll(ctx, js, client.CmdStream(symbol))
 	if err != nil {
 		return nil, err
 	}
-	evts, err := readAll(ctx, js, EvtStream(symbol))
+	evts, err := readAll(ctx, js, client.EvtStream(symbol))
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func readAll(ctx context.Context, js jetstream.JetStream, stream string) ([]logM
 				return nil, err
 			}
 			out = append(out, logMsg{seq: meta.Sequence.Stream, time: meta.Timestamp.UnixNano(), data: m.Data(),
-				hdrSeq: m.Headers().Get(HeaderCmdSeq)})
+				hdrSeq: m.Headers().Get(client.HeaderCmdSeq)})
 		}
 		if err := batch.Error(); err != nil && n == 0 {
 			return nil, fmt.Errorf("read %s: %w", stream, err)

@@ -1,4 +1,4 @@
-package region
+package client
 
 import (
 	"fmt"
@@ -21,6 +21,9 @@ const (
 )
 
 var symbolRE = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
+
+// HeaderCmdSeq on every EVT_<S> message repeats the sequence of the command it answers.
+const HeaderCmdSeq = "Geomesh-Cmd-Seq"
 
 // ValidSymbol reports whether s is a well-formed symbol name (upper-case letters and digits, the
 // characters stream names and subjects can carry).

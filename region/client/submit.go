@@ -1,4 +1,4 @@
-package region
+package client
 
 import (
 	"context"
@@ -17,12 +17,12 @@ import (
 // Errors of Submit. They tell a client what it may assume:
 var (
 	// ErrUnavailable: the command was certainly not appended (nobody accepted it); retry.
-	ErrUnavailable = errors.New("region: command log unavailable, not appended")
+	ErrUnavailable = errors.New("client: command log unavailable, not appended")
 	// ErrNoQuorum: this region is on the minority side of a partition; nothing was appended.
-	ErrNoQuorum = errors.New("region: no quorum in this region, not appended")
+	ErrNoQuorum = errors.New("client: no quorum in this region, not appended")
 	// ErrOutcomeUnknown: the command may have been appended (and will then be executed); find
 	// out with its request id later. Binance clients get -1007 for it.
-	ErrOutcomeUnknown = errors.New("region: outcome unknown")
+	ErrOutcomeUnknown = errors.New("client: outcome unknown")
 )
 
 // Wait says how long Submit waits.
@@ -228,7 +228,7 @@ func (s *Submitter) fromLog(ctx context.Context, symbol string, seq uint64) *pro
 	if err != nil || b.CmdSeq != seq {
 		return nil
 	}
-	return resultOf(b)
+	return ResultOf(b)
 }
 
 func (s *Submitter) stream(ctx context.Context, name string) (jetstream.Stream, error) {
@@ -248,4 +248,31 @@ func (s *Submitter) stream(ctx context.Context, name string) (jetstream.Stream, 
 	s.streams[name] = st
 	s.mu.Unlock()
 	return st, nil
+}
+
+// ResultOf is the direct answer to the command that produced batch.
+func ResultOf(batch *proto.EventBatch) *proto.CommandResult {
+	res := &proto.CommandResult{
+		SchemaVersion: proto.SchemaVersion, Symbol: batch.Symbol, RequestId: batch.RequestId,
+		CmdSeq: batch.CmdSeq, CmdTimeUnixNano: batch.CmdTimeUnixNano, Events: batch.Events,
+		Status: proto.CommandStatus_COMMAND_STATUS_ACCEPTED,
+	}
+	if len(batch.Events) > 0 {
+		if rj := batch.Events[0].GetRejected(); rj != nil {
+			res.Status = proto.CommandStatus_COMMAND_STATUS_REJECTED
+			res.RejectCode, res.RejectMsg = rj.Code, rj.Msg
+		}
+	}
+	return res
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

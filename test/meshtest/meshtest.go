@@ -149,7 +149,7 @@ func (m *Mesh) seeds(self string) []string {
 	defer m.mu.Unlock()
 	for _, r := range m.order {
 		mb := m.members[r]
-		if r != self && mb.node != nil && !m.down[r] {
+		if r != self && mb.node != nil && !m.down[r] && mb.GossipPort != 0 {
 			return []string{"127.0.0.1:" + strconv.Itoa(mb.GossipPort)}
 		}
 	}
@@ -175,9 +175,11 @@ func (m *Mesh) start(mb *Member) {
 		if err != nil {
 			return err
 		}
+		m.mu.Lock()
 		if mb.GossipPort == 0 {
 			mb.GossipPort = nt.GetAutoBindPort()
 		}
+		m.mu.Unlock()
 		ft := mesh.NewFilterTransport(nt)
 		ft.BlockFunc(func(addr string) bool { return m.gossipBlocked(mb.Region, addr) })
 		mb.transport = ft
