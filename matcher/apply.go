@@ -407,12 +407,14 @@ func (b *Book) cancelReplace(c *Command) {
 		b.reject(cancelErr, c.Account, c.OrderID, c.OrigClientOrderID)
 	} else {
 		canceled = b.orders[oi].id
+		b.acctHint = b.orders[oi].acct
 		b.endOrder(oi, EvCanceled, ReasonReplace, c.ClientOrderID)
 	}
 	newResult, newID := NotAttempted, uint64(0)
 	var newErr *CodeError
 	if cancelErr == nil || c.Mode == AllowFailure {
 		newID, newErr = b.newOrder(c, &c.Order)
+		b.acctHint = none
 		newResult = Success
 		if newErr != nil {
 			newResult = Failure

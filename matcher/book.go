@@ -26,6 +26,7 @@ type Book struct {
 
 	accounts  []account // never freed: an account with no open orders has count 0
 	byAccount idTable
+	acctHint  int32 // account slot likely to be needed next (set by cancel-replace), or none
 
 	ev    []Event       // reusable event buffer returned by Apply
 	dirty []depthChange // levels changed by the current command
@@ -95,7 +96,7 @@ func NewBook(spec Spec) (*Book, error) {
 	}
 	b := &Book{
 		spec: spec, lim: lim, phase: Trading,
-		freeOrder: none, freeLevel: none,
+		freeOrder: none, freeLevel: none, acctHint: none,
 		byID:      newIDIndex(),
 		byClient:  make(map[clientKey]int32),
 		byAccount: newIDTable(256),
@@ -244,7 +245,10 @@ func (b *Book) rest(oi int32) {
 	lv.qty += o.remaining
 	b.touch(o.side, o.price, lv.qty)
 
-	ai := b.byAccount.get(o.account)
+	ai := b.acctHint // cancel-replace just unlinked an order of the same account
+	if ai < 0 || int(ai) >= len(b.accounts) || b.accounts[ai].id != o.account {
+		ai = b.byAccount.get(o.account)
+	}
 	if ai < 0 {
 		b.accounts = append(b.accounts, account{id: o.account, head: none, tail: none})
 		ai = int32(len(b.accounts) - 1)
@@ -311,7 +315,8 @@ func (b *Book) remove(oi int32) {
 		delete(b.byClient, clientKey{o.account, o.clientOrderID})
 	}
 	b.open--
-	*o = order{next: b.freeOrder}
+	o.clientOrderID = "" // drop the reference; allocOrder's callers overwrite the rest
+	o.next = b.freeOrder
 	b.freeOrder = oi
 }
 

@@ -7,4 +7,19 @@
 // command log always yields byte-identical events and an equal Hash. Prices are int64 ticks and
 // quantities int64 lots inside the book; decimal strings are converted only at the edges
 // (see Spec) with shopspring/decimal.
+//
+// Layout, chosen for a steady state without allocation: resting orders live in a slab addressed
+// by int32 with a free list; each price level is an intrusive FIFO of slab indexes; each side's
+// occupied prices are a sparse bitmap (ladder.go) that also maps a price to its level and finds
+// the best or next price with bit scans; open orders are found by id through a ring indexed by
+// id (idindex.go) and by (account, client order id) through a map that is only looked up.
+// Apply writes events into a buffer owned by the Book (valid until the next Apply) and uses
+// constant reject messages, so the hot path neither allocates nor formats.
+//
+// Files: spec.go (symbol spec, edge parsing and formatting), types.go (commands and enums),
+// event.go (events and their canonical encoding), apply.go (command semantics), book.go (book
+// structure), snapshot.go (versioned snapshot, Restore, Hash), views.go (read-only views),
+// text.go (the script text format used by testdata and cmd/matchreplay), errors.go (Binance
+// codes). Golden scripts in testdata/*.txt pin the behaviour; run the tests with -rewrite to
+// regenerate their expected output after an intended change.
 package matcher
