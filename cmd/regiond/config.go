@@ -76,6 +76,14 @@ type fileConfig struct {
 	JetStream jetStreamSection `yaml:"jetstream"`
 	Log       logSection       `yaml:"log"`
 
+	SettleWindow     string          `yaml:"settle_window"`
+	LeaseTTL         string          `yaml:"lease_ttl"`
+	SnapshotEvery    *int            `yaml:"snapshot_every"`
+	SnapshotInterval string          `yaml:"snapshot_interval"`
+	AppendTimeout    string          `yaml:"append_timeout"`
+	SubmitTimeout    string          `yaml:"submit_timeout"`
+	Symbols          []symbolSection `yaml:"symbols"`
+
 	// keysFrom names where Gossip.Keys came from, for error messages.
 	keysFrom string
 }
@@ -106,6 +114,34 @@ type jetStreamSection struct {
 	DuplicateWindow string `yaml:"duplicate_window"`
 	SyncInterval    string `yaml:"sync_interval"`
 	SyncAlways      *bool  `yaml:"sync_always"`
+}
+
+// symbolSection is one entry of symbols. The decimal fields are strings; an unquoted YAML number
+// is taken as written (0.00001 stays "0.00001").
+type symbolSection struct {
+	Symbol           string   `yaml:"symbol"`
+	BaseAsset        string   `yaml:"base_asset"`
+	QuoteAsset       string   `yaml:"quote_asset"`
+	TickSize         string   `yaml:"tick_size"`
+	StepSize         string   `yaml:"step_size"`
+	MinPrice         string   `yaml:"min_price"`
+	MaxPrice         string   `yaml:"max_price"`
+	MinQty           string   `yaml:"min_qty"`
+	MaxQty           string   `yaml:"max_qty"`
+	MinNotional      string   `yaml:"min_notional"`
+	MaxNotional      string   `yaml:"max_notional"`
+	MaxNumOrders     uint32   `yaml:"max_num_orders"`
+	PreferredRegions []string `yaml:"preferred_regions"`
+	FailoverPolicy   string   `yaml:"failover_policy"`
+}
+
+func (s symbolSection) config() region.SymbolConfig {
+	return region.SymbolConfig{
+		Symbol: s.Symbol, BaseAsset: s.BaseAsset, QuoteAsset: s.QuoteAsset,
+		TickSize: s.TickSize, StepSize: s.StepSize, MinPrice: s.MinPrice, MaxPrice: s.MaxPrice,
+		MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional, MaxNotional: s.MaxNotional,
+		MaxNumOrders: s.MaxNumOrders, Preferred: s.PreferredRegions, FailoverPolicy: s.FailoverPolicy,
+	}
 }
 
 type logSection struct {
@@ -268,6 +304,10 @@ func (fc *fileConfig) resolve() (settings, error) {
 		c.SyncAlways = *fc.JetStream.SyncAlways
 	}
 
+	if err := fc.resolveMatching(c); err != nil {
+		return s, err
+	}
+
 	s.logLevel = slog.LevelInfo
 	if fc.Log.Level != "" {
 		if err := s.logLevel.UnmarshalText([]byte(fc.Log.Level)); err != nil {
@@ -289,6 +329,45 @@ func (fc *fileConfig) resolve() (settings, error) {
 		c.ServerLog = *fc.Log.ServerLog
 	}
 	return s, nil
+}
+
+// resolveMatching sets the matcher, controller and symbol keys. region.Config.Validate checks
+// the ranges and each symbol's spec; this checks what only the file can get wrong.
+func (fc *fileConfig) resolveMatching(c *region.Config) error {
+	for _, d := range []struct {
+		dst *time.Duration
+		key string
+		v   string
+	}{
+		{&c.SettleWindow, "settle_window", fc.SettleWindow},
+		{&c.LeaseTTL, "lease_ttl", fc.LeaseTTL},
+		{&c.SnapshotInterval, "snapshot_interval", fc.SnapshotInterval},
+		{&c.AppendTimeout, "append_timeout", fc.AppendTimeout},
+		{&c.SubmitTimeout, "submit_timeout", fc.SubmitTimeout},
+	} {
+		if err := setDuration(d.dst, d.key, d.v); err != nil {
+			return err
+		}
+	}
+	if fc.SnapshotEvery != nil {
+		c.SnapshotEvery = *fc.SnapshotEvery
+	}
+	if fc.SnapshotInterval != "" && c.SnapshotInterval == 0 {
+		return fmt.Errorf("snapshot_interval %q: want a positive duration", fc.SnapshotInterval)
+	}
+	seen := map[string]bool{}
+	c.Symbols = nil
+	for i, sym := range fc.Symbols {
+		if sym.Symbol == "" {
+			return fmt.Errorf("symbols[%d]: symbol is required", i)
+		}
+		if seen[sym.Symbol] {
+			return fmt.Errorf("symbols: %s is listed twice", sym.Symbol)
+		}
+		seen[sym.Symbol] = true
+		c.Symbols = append(c.Symbols, sym.config())
+	}
+	return nil
 }
 
 func setStr(dst *string, v string) {

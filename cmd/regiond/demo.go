@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
 )
 
@@ -26,8 +28,27 @@ type demoOptions struct {
 	DataDir string
 	// ReadyTimeout bounds how long the mesh may take to form.
 	ReadyTimeout time.Duration
+	// Symbols configured on every node; nil means demoSymbols(Regions).
+	Symbols []region.SymbolConfig
 	// Logger receives every node's log.
 	Logger *slog.Logger
+}
+
+// demoSymbols are the demo's symbols, each preferring a different region first (the regions
+// rotated), so a three-region demo homes one symbol in each region:
+// BTCUSDT us-east, eu-west, ap-south; ETHUSDT eu-west, ap-south, us-east; SOLUSDT ap-south,
+// us-east, eu-west.
+func demoSymbols(regions []string) []region.SymbolConfig {
+	syms := []struct{ symbol, base string }{{"BTCUSDT", "BTC"}, {"ETHUSDT", "ETH"}, {"SOLUSDT", "SOL"}}
+	out := make([]region.SymbolConfig, len(syms))
+	for i, s := range syms {
+		pref := make([]string, 0, len(regions))
+		for j := range regions {
+			pref = append(pref, regions[(i+j)%len(regions)])
+		}
+		out[i] = region.DemoSymbol(s.symbol, s.base, "USDT", pref...)
+	}
+	return out
 }
 
 // demo is a whole mesh in one process on loopback, built from region.LocalConfig: the same code
@@ -39,6 +60,8 @@ type demo struct {
 	tempDir bool
 	nodes   []*region.Node
 	formed  time.Duration
+	owners  []*proto.OwnershipRecord // one per configured symbol, once placed
+	placed  time.Duration
 }
 
 func newDemo(opts demoOptions) (*demo, error) {
@@ -55,6 +78,9 @@ func newDemo(opts demoOptions) (*demo, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Symbols == nil {
+		opts.Symbols = demoSymbols(opts.Regions)
 	}
 	d := &demo{opts: opts, dir: opts.DataDir}
 	// Validate every region's configuration before anything starts.
@@ -80,12 +106,14 @@ func (d *demo) config(r, seed string) region.Config {
 	if seed != "" {
 		c.Seeds = []string{seed}
 	}
+	c.Symbols = d.opts.Symbols
 	c.Logger = d.opts.Logger
 	return c
 }
 
-// Start starts every region (the first alone, the others seeded with its gossip address) and
-// waits until all are ready. On error the caller still calls Close.
+// Start starts every region (the first alone, the others seeded with its gossip address), waits
+// until all are ready, then until every symbol has an owner whose matcher runs in its home
+// region. On error the caller still calls Close.
 func (d *demo) Start(ctx context.Context) error {
 	if d.dir == "" {
 		dir, err := os.MkdirTemp("", "geomesh-demo-")
@@ -121,7 +149,56 @@ func (d *demo) Start(ctx context.Context) error {
 		}
 	}
 	d.formed = time.Since(began)
+	if err := d.awaitOwners(wait); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("demo: symbols not placed within %v: %w", d.opts.ReadyTimeout, err)
+	}
+	d.placed = time.Since(began)
 	return nil
+}
+
+// awaitOwners polls until every configured symbol has an ownership record and its matcher runs
+// on a node of the home region, or ctx ends (the error says what was missing).
+func (d *demo) awaitOwners(ctx context.Context) error {
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		missing := ""
+		owners := make([]*proto.OwnershipRecord, 0, len(d.opts.Symbols))
+		for _, sc := range d.opts.Symbols {
+			rec := d.nodes[0].Owner(sc.Symbol)
+			if rec == nil {
+				missing = sc.Symbol + " has no owner"
+				break
+			}
+			if !d.matching(rec) {
+				missing = fmt.Sprintf("%s: no matcher in %s at epoch %d", sc.Symbol, rec.HomeRegion, rec.Epoch)
+				break
+			}
+			owners = append(owners, rec)
+		}
+		if missing == "" {
+			d.owners = owners
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New(missing)
+		case <-tick.C:
+		}
+	}
+}
+
+// matching reports whether a node of rec's home region runs rec's matcher at rec's epoch.
+func (d *demo) matching(rec *proto.OwnershipRecord) bool {
+	for _, n := range d.nodes {
+		if epoch, ok := n.Matching()[rec.Symbol]; ok && n.RegionName() == rec.HomeRegion && epoch == rec.Epoch {
+			return true
+		}
+	}
+	return false
 }
 
 // Print writes what the demo started: one row per region, and how long the mesh took to form.
@@ -133,6 +210,14 @@ func (d *demo) Print(w io.Writer) {
 	for _, n := range d.nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.RegionName(), n.ID(), n.GossipAddr(), n.ClientURL(),
 			n.RouteURL(), filepath.Join(d.dir, n.RegionName()))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\n%d symbols placed in %v\n\n", len(d.owners), d.placed.Round(time.Millisecond))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SYMBOL\tHOME\tPHASE\tEPOCH")
+	for _, rec := range d.owners {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", rec.Symbol, rec.HomeRegion,
+			strings.TrimPrefix(rec.Phase.String(), "PHASE_"), rec.Epoch)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
@@ -174,8 +259,9 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "demo",
 		Short: "run a 3-region mesh in one process on loopback",
 		Long: `demo starts one node per region in this process on loopback, with random ports, the
-first region seeding the others, waits until the mesh is ready, prints what it started and
-runs until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default).`,
+first region seeding the others, waits until the mesh is ready and the symbols BTCUSDT, ETHUSDT
+and SOLUSDT are placed (each prefers a different region), prints what it started and runs
+until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level

@@ -4,13 +4,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestDemo runs `regiond demo --exit-after 1s` in-process: three regions form a mesh, the table
-// names each with its URLs, and the demo exits 0 and removes its temporary data directory.
+// names each with its URLs, each symbol is homed in its first preferred region, and the demo
+// exits 0 and removes its temporary data directory.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -27,9 +29,13 @@ func TestDemo(t *testing.T) {
 		t.Errorf("no formation time in:\n%s", out)
 	}
 	rows := map[string][]string{}
+	symRows := map[string][]string{}
 	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) == 6 {
+		switch f := strings.Fields(line); len(f) {
+		case 6:
 			rows[f[0]] = f
+		case 4:
+			symRows[f[0]] = f
 		}
 	}
 	if !strings.Contains(out, "\nREGION    NODE        GOSSIP") {
@@ -50,6 +56,15 @@ func TestDemo(t *testing.T) {
 		}
 		if _, err := os.Stat(row[5]); !os.IsNotExist(err) {
 			t.Errorf("temporary data dir %s not removed: %v", row[5], err)
+		}
+	}
+	if !strings.Contains(out, "\nSYMBOL   HOME      PHASE    EPOCH\n") {
+		t.Fatalf("no symbol table header in:\n%s", out)
+	}
+	for sym, home := range map[string]string{"BTCUSDT": "us-east", "ETHUSDT": "eu-west", "SOLUSDT": "ap-south"} {
+		row := symRows[sym]
+		if row == nil || row[1] != home || row[2] != "TRADING" || row[3] == "0" {
+			t.Errorf("row for %s: %q, want home %s, TRADING, an epoch", sym, row, home)
 		}
 	}
 	if !strings.HasSuffix(out, "Shutting down.\n") {
@@ -80,6 +95,16 @@ func TestDemoConfig(t *testing.T) {
 			if c.NodeID != r+"-1" || c.Region != r || c.DataDir != filepath.Join(tt.dataDir, r) ||
 				c.Replicas != tt.wantReplicas || len(c.Seeds) != 1 || c.NATSPort != 0 || c.Profile != "local" {
 				t.Errorf("config %+v", c)
+			}
+			if len(c.Symbols) != 3 {
+				t.Fatalf("%d symbols, want 3", len(c.Symbols))
+			}
+			for i, sc := range c.Symbols {
+				// Symbol i prefers the regions rotated by i: each region is first for one symbol.
+				want := append(slices.Clone(tt.regions[i%len(tt.regions):]), tt.regions[:i%len(tt.regions)]...)
+				if !slices.Equal(sc.Preferred, want) {
+					t.Errorf("%s prefers %v, want %v", sc.Symbol, sc.Preferred, want)
+				}
 			}
 		})
 	}

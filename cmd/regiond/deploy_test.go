@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +14,8 @@ import (
 
 // TestDeployLocalConfigs loads every file of deploy/local through the same code path as
 // `regiond --config`, validates it with region.New (nothing starts) and checks the files fit
-// together: distinct fixed ports, each seeding the other regions' gossip addresses.
+// together: distinct fixed ports, each seeding the other regions' gossip addresses, and the same
+// two symbols in every file.
 func TestDeployLocalConfigs(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "deploy", "local", "*.yaml"))
 	if err != nil {
@@ -28,7 +30,8 @@ func TestDeployLocalConfigs(t *testing.T) {
 		t.Fatalf("deploy/local holds %v, want %v", names, want)
 	}
 
-	gossip := map[string]string{} // region -> gossip addr
+	var symbols []region.SymbolConfig // the first file's, which every other file must repeat
+	gossip := map[string]string{}     // region -> gossip addr
 	seeds := map[string][]string{}
 	ports := map[string]string{} // "kind port" -> region, to catch clashes
 	for _, f := range files {
@@ -59,6 +62,19 @@ func TestDeployLocalConfigs(t *testing.T) {
 		}
 		gossip[r] = c.GossipAddr
 		seeds[r] = c.Seeds
+		switch {
+		case len(c.Symbols) != 2:
+			t.Errorf("%s: %d symbols, want 2", f, len(c.Symbols))
+		case symbols == nil:
+			symbols = c.Symbols
+		case !reflect.DeepEqual(c.Symbols, symbols):
+			t.Errorf("%s: symbols %+v differ from %s's %+v", f, c.Symbols, files[0], symbols)
+		}
+		for _, sc := range c.Symbols {
+			if len(sc.Preferred) != 3 {
+				t.Errorf("%s: %s prefers %v, want all three regions in order", f, sc.Symbol, sc.Preferred)
+			}
+		}
 	}
 	for r, ss := range seeds {
 		var want []string

@@ -49,6 +49,18 @@ func newNodeFlags(fs *pflag.FlagSet) *nodeFlags {
 	f.bool("sync-always", "fsync every JetStream write (jetstream.sync_always)",
 		func(c *fileConfig, v *bool) { c.JetStream.SyncAlways = v })
 
+	f.duration("settle-window", "how long a failed-over symbol stays CANCEL_ONLY (settle_window)",
+		func(c *fileConfig, v string) { c.SettleWindow = v })
+	f.duration("lease-ttl", "controller lease TTL (lease_ttl)", func(c *fileConfig, v string) { c.LeaseTTL = v })
+	f.int("snapshot-every", "matcher snapshot after this many commands (snapshot_every)",
+		func(c *fileConfig, v *int) { c.SnapshotEvery = v })
+	f.duration("snapshot-interval", "matcher snapshot after this long (snapshot_interval)",
+		func(c *fileConfig, v string) { c.SnapshotInterval = v })
+	f.duration("append-timeout", "how long a matcher retries an EVT append (append_timeout)",
+		func(c *fileConfig, v string) { c.AppendTimeout = v })
+	f.duration("submit-timeout", "bound on appending one client command (submit_timeout)",
+		func(c *fileConfig, v string) { c.SubmitTimeout = v })
+
 	f.str("log-level", "debug, info, warn or error (log.level)", func(c *fileConfig, v string) { c.Log.Level = v })
 	f.str("log-format", "json or text; default json, text with the local profile (log.format)",
 		func(c *fileConfig, v string) { c.Log.Format = v })
