@@ -1,0 +1,168 @@
+package gateway
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	gproto "google.golang.org/protobuf/proto"
+
+	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
+)
+
+// KV ACCOUNTS key prefixes: "apikey.<api key>" -> proto.ApiKey, "listenkey.<key>" -> proto.ListenKey.
+const (
+	apiKeyPrefix    = "apikey."
+	listenKeyPrefix = "listenkey."
+)
+
+const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// randomToken returns n characters of [A-Za-z0-9] from crypto/rand.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics on failure)
+	for i := range b {
+		b[i] = keyAlphabet[int(b[i])%len(keyAlphabet)]
+	}
+	return string(b)
+}
+
+// CreateAPIKey creates an API key for account with the given permissions (none: read and
+// trade) in KV ACCOUNTS and returns the key and its HMAC secret. Every region's gateway
+// authenticates it as soon as its KV watch delivers it.
+func CreateAPIKey(ctx context.Context, js jetstream.JetStream, account uint64, perms ...proto.Permission) (key, secret string, err error) {
+	if account == 0 {
+		return "", "", fmt.Errorf("create api key: %w: account 0", proto.ErrInvalid)
+	}
+	if len(perms) == 0 {
+		perms = []proto.Permission{proto.Permission_PERMISSION_READ, proto.Permission_PERMISSION_TRADE}
+	}
+	kv, err := js.KeyValue(ctx, client.BucketAccounts)
+	if err != nil {
+		return "", "", fmt.Errorf("create api key: open bucket %s: %w", client.BucketAccounts, err)
+	}
+	key, secret = randomToken(64), randomToken(64)
+	rec := &proto.ApiKey{SchemaVersion: proto.SchemaVersion, ApiKey: key, Secret: []byte(secret),
+		Account: account, Permissions: perms, CreatedUnixNano: time.Now().UnixNano()}
+	if err := rec.Validate(); err != nil {
+		return "", "", fmt.Errorf("create api key: %w", err)
+	}
+	b, err := gproto.Marshal(rec)
+	if err != nil {
+		return "", "", fmt.Errorf("create api key: %w", err)
+	}
+	if _, err := kv.Create(ctx, apiKeyPrefix+key, b); err != nil {
+		return "", "", fmt.Errorf("create api key: %w", err)
+	}
+	return key, secret, nil
+}
+
+// keyring caches the API keys of KV ACCOUNTS, kept current by a watch.
+type keyring struct {
+	mu   sync.RWMutex
+	keys map[string]*proto.ApiKey
+	// ready is closed once the watch delivered the initial values.
+	ready chan struct{}
+}
+
+func newKeyring() *keyring {
+	return &keyring{keys: map[string]*proto.ApiKey{}, ready: make(chan struct{})}
+}
+
+func (k *keyring) get(key string) *proto.ApiKey {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.keys[key]
+}
+
+// watch follows "apikey.*" in kv until ctx ends.
+func (k *keyring) watch(ctx context.Context, kv jetstream.KeyValue) error {
+	w, err := kv.Watch(ctx, apiKeyPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", client.BucketAccounts, err)
+	}
+	defer func() { _ = w.Stop() }()
+	readyOnce := sync.OnceFunc(func() { close(k.ready) })
+	defer readyOnce()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e == nil {
+				readyOnce()
+				continue
+			}
+			name := strings.TrimPrefix(e.Key(), apiKeyPrefix)
+			if e.Operation() != jetstream.KeyValuePut {
+				k.mu.Lock()
+				delete(k.keys, name)
+				k.mu.Unlock()
+				continue
+			}
+			rec, err := proto.DecodeApiKey(e.Value())
+			if err != nil || rec.ApiKey != name {
+				continue // a malformed record authenticates nobody
+			}
+			k.mu.Lock()
+			k.keys[name] = rec
+			k.mu.Unlock()
+		}
+	}
+}
+
+func hasPerm(k *proto.ApiKey, p proto.Permission) bool { return slices.Contains(k.Permissions, p) }
+
+// listenKeyOf derives the listen key of an API key: the same key comes back for every POST, as
+// Binance does for an account that already has one. 64 hex characters, opaque to clients.
+func listenKeyOf(k *proto.ApiKey) string {
+	m := hmac.New(sha256.New, k.Secret)
+	m.Write([]byte("geomesh listen key"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// putListenKey creates or extends the listen key of k until now+ttl.
+func putListenKey(ctx context.Context, kv jetstream.KeyValue, lk string, account uint64, expires time.Time) error {
+	rec := &proto.ListenKey{SchemaVersion: proto.SchemaVersion, ListenKey: lk, Account: account, ExpiresUnixNano: expires.UnixNano()}
+	b, err := gproto.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(ctx, listenKeyPrefix+lk, b); err != nil {
+		return fmt.Errorf("put listen key: %w", err)
+	}
+	return nil
+}
+
+// getListenKey returns the live listen key record, or nil when it does not exist or expired.
+func getListenKey(ctx context.Context, kv jetstream.KeyValue, lk string, now time.Time) (*proto.ListenKey, error) {
+	if len(lk) != 64 || strings.ContainsFunc(lk, func(r rune) bool { return !strings.ContainsRune("0123456789abcdef", r) }) {
+		return nil, nil
+	}
+	e, err := kv.Get(ctx, listenKeyPrefix+lk)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get listen key: %w", err)
+	}
+	rec, err := proto.DecodeListenKey(e.Value())
+	if err != nil || rec.ExpiresUnixNano < now.UnixNano() {
+		return nil, nil
+	}
+	return rec, nil
+}

@@ -1,0 +1,83 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	binance "github.com/adshao/go-binance/v2"
+
+	"github.com/geomesh/geomesh/gateway"
+	"github.com/geomesh/geomesh/region"
+	"github.com/geomesh/geomesh/test/meshtest"
+)
+
+const sym = "BTCUSDT"
+
+// env is a 3-region mesh with BTCUSDT homed in us-east and a gateway in every region.
+type env struct {
+	m  *meshtest.Mesh
+	gw map[string]*gateway.Gateway
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-region mesh")
+	}
+	m := meshtest.New(t, meshtest.Options{Symbols: []region.SymbolConfig{
+		region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")}})
+	m.AwaitConverged()
+	m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
+	e := &env{m: m, gw: map[string]*gateway.Gateway{}}
+	for _, r := range m.Regions() {
+		cfg := gateway.LocalConfig()
+		cfg.Region, cfg.NC, cfg.Submitter = r, m.Node(r).Conn(), m.Node(r).Submitter()
+		g, err := gateway.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = g.Start(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("start gateway %s: %v", r, err)
+		}
+		t.Cleanup(func() { _ = g.Close() })
+		e.gw[r] = g
+	}
+	return e
+}
+
+// client returns a go-binance client of a new API key for account, pointed at region's gateway.
+func (e *env) client(t *testing.T, region string, account uint64) *binance.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	key, secret, err := gateway.CreateAPIKey(ctx, e.m.Node(region).JetStream(), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := binance.NewClient(key, secret)
+	c.BaseURL = e.gw[region].URL()
+	// every gateway learns the key from its KV watch: wait until this one authenticates it
+	meshtest.Poll(10*time.Second, func() error {
+		_, err := c.NewGetAccountService().Do(context.Background())
+		return err
+	})
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// await polls cond until it returns nil, failing the test with its last error.
+func await(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	if err := meshtest.Poll(15*time.Second, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
