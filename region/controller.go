@@ -73,7 +73,6 @@ func (c *controller) loop(ctx context.Context) {
 		}
 		c.placeNewSymbols(ctx)
 		c.failover(ctx)
-		c.settle(ctx)
 	}
 }
 
@@ -250,33 +249,5 @@ func (c *controller) failover(ctx context.Context) {
 		c.n.cache.put(next)
 		c.log.Warn("symbol_failed_over", slog.String("symbol", rec.Symbol), slog.String("from", from),
 			slog.String("to", next.HomeRegion), slog.Uint64("epoch", next.Epoch), slog.String("phase", next.Phase.String()))
-	}
-}
-
-// settle ends the settle window of failed-over symbols: CANCEL_ONLY -> TRADING.
-func (c *controller) settle(ctx context.Context) {
-	now := time.Now().UnixNano()
-	for _, rec := range c.n.cache.all() {
-		if rec.Reason != ReasonFailover || rec.Phase != proto.Phase_PHASE_CANCEL_ONLY ||
-			rec.SettleUntilUnixNano == 0 || now < rec.SettleUntilUnixNano || !c.regionLive(rec.HomeRegion) {
-			continue
-		}
-		epoch := rec.Epoch
-		next, err := c.n.owners.Update(ctx, rec.Symbol, Change{
-			Action: proto.AuditAction_AUDIT_ACTION_PHASE, Actor: c.actor(), Reason: ReasonSettled,
-			Mutate: func(r *proto.OwnershipRecord) error {
-				if r.Epoch != epoch {
-					return ErrNoChange
-				}
-				r.Phase, r.SettleUntilUnixNano = proto.Phase_PHASE_TRADING, 0
-				return nil
-			},
-		})
-		if err != nil {
-			c.log.Warn("settle_failed", slog.String("symbol", rec.Symbol), slog.Any("err", err))
-			continue
-		}
-		c.n.cache.put(next)
-		c.log.Info("symbol_settled", slog.String("symbol", rec.Symbol), slog.Uint64("epoch", next.Epoch))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/geomesh/geomesh/matcher"
+	"github.com/geomesh/geomesh/mesh"
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
 	"github.com/geomesh/geomesh/region/client"
@@ -244,4 +245,163 @@ func TestFailoverOfHomeRegionUnderFlow(t *testing.T) {
 		t.Errorf("restarted old owner runs matchers %v", running)
 	}
 	checkLog(t, m, acked)
+}
+
+func TestMinorityPartitionFailsFastAndDoesNotResumeOldOwnership(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-region cluster")
+	}
+	m := meshtest.New(t, meshtest.Options{
+		Symbols: []region.SymbolConfig{region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")},
+		Tune:    func(c *region.Config) { c.SettleWindow = 500 * time.Millisecond },
+	})
+	m.AwaitConverged()
+	first := m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := m.Node("eu-west").Submitter().Submit(ctx,
+		newOrder(sym, "before", 1, proto.Side_SIDE_SELL, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 20000), client.WaitResult); err != nil {
+		t.Fatalf("order before the partition: %v", err)
+	}
+
+	m.Partition("us-east")
+	m.AwaitRegionState("us-east", "eu-west", mesh.RegionDown)
+	m.Await("us-east stops matching", func() error {
+		if running := m.Node("us-east").Matching(); len(running) != 0 {
+			return fmt.Errorf("still matching %v", running)
+		}
+		return nil
+	})
+	// The minority side answers at once with a retryable error; nothing is appended.
+	start := time.Now()
+	_, err := m.Node("us-east").Submitter().Submit(ctx,
+		newOrder(sym, "minority", 2, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 1000), client.WaitResult)
+	if !errors.Is(err, client.ErrNoQuorum) {
+		t.Fatalf("minority submit: %v, want ErrNoQuorum", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("minority submit took %v, want <= 1s", d)
+	}
+
+	// The majority re-homes the symbol and trades on.
+	rec := m.AwaitOwner(sym, func(r *proto.OwnershipRecord) error {
+		if r.HomeRegion != "eu-west" || r.Phase != proto.Phase_PHASE_TRADING {
+			return fmt.Errorf("home %s phase %v", r.HomeRegion, r.Phase)
+		}
+		return nil
+	})
+	if rec.Epoch <= first.Epoch {
+		t.Fatalf("epoch did not grow: %d -> %d", first.Epoch, rec.Epoch)
+	}
+	res, err := m.Node("ap-south").Submitter().Submit(ctx,
+		newOrder(sym, "majority", 3, proto.Side_SIDE_BUY, proto.TimeInForce_TIME_IN_FORCE_IOC, 10000, 5000), client.WaitResult)
+	if err != nil || res.Answer.Status != proto.CommandStatus_COMMAND_STATUS_ACCEPTED {
+		t.Fatalf("majority order: %+v %v", res, err)
+	}
+
+	// Healing: us-east learns the newer epoch and never matches the symbol again.
+	m.Heal()
+	m.AwaitConverged()
+	m.Await("us-east sees the new owner", func() error {
+		if got := m.Node("us-east").Owner(sym); got == nil || got.Epoch < rec.Epoch {
+			return fmt.Errorf("us-east record %v", got)
+		}
+		return nil
+	})
+	if running := m.Node("us-east").Matching(); len(running) != 0 {
+		t.Errorf("healed old owner runs %v", running)
+	}
+	checkLog(t, m, map[string]bool{"before": true, "majority": true})
+}
+
+func TestFailoverPolicies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-region cluster")
+	}
+	cancelSym := region.DemoSymbol("ETHUSDT", "ETH", "USDT", "us-east", "eu-west", "ap-south")
+	cancelSym.FailoverPolicy = "cancel_open_orders"
+	haltSym := region.DemoSymbol("SOLUSDT", "SOL", "USDT", "us-east", "ap-south", "eu-west")
+	haltSym.FailoverPolicy = "halt"
+	m := meshtest.New(t, meshtest.Options{
+		Symbols: []region.SymbolConfig{cancelSym, haltSym},
+		Tune:    func(c *region.Config) { c.SettleWindow = 500 * time.Millisecond },
+	})
+	m.AwaitConverged()
+	m.AwaitOwner("ETHUSDT", meshtest.HomeIs("us-east"))
+	m.AwaitOwner("SOLUSDT", meshtest.HomeIs("us-east"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sub := m.Node("eu-west").Submitter()
+	for i, s := range []string{"ETHUSDT", "ETHUSDT", "SOLUSDT"} {
+		if _, err := sub.Submit(ctx, newOrder(s, fmt.Sprintf("rest-%d", i), uint64(7+i), proto.Side_SIDE_BUY,
+			proto.TimeInForce_TIME_IN_FORCE_GTC, 9000+int64(i), 10000), client.WaitResult); err != nil {
+			t.Fatalf("resting order %d: %v", i, err)
+		}
+	}
+	// Owners of ETHUSDT orders hear about the failover cancels on their user-data subject.
+	userMsgs, err := m.Node("ap-south").Conn().SubscribeSync(client.UserSubject(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m.Kill("us-east")
+	// cancel_open_orders: re-homed, every resting order canceled, then trading after the settle window.
+	m.AwaitOwner("ETHUSDT", func(r *proto.OwnershipRecord) error {
+		if r.HomeRegion != "eu-west" || r.Phase != proto.Phase_PHASE_TRADING {
+			return fmt.Errorf("home %s phase %v", r.HomeRegion, r.Phase)
+		}
+		return nil
+	})
+	m.Await("failover cancels reach the log", func() error {
+		rep, err := region.VerifyLog(ctx, m.Node("eu-west").JetStream(), "ETHUSDT", specOf(t, cancelSym))
+		if err != nil {
+			return err
+		}
+		canceled := 0
+		for _, id := range rep.RequestIDs {
+			if len(id) > 16 && id[:16] == "failover-cancel-" {
+				canceled++
+			}
+		}
+		if canceled != 2 || rep.Events != rep.Commands {
+			return fmt.Errorf("%d failover cancel-alls, EVT %d of %d", canceled, rep.Events, rep.Commands)
+		}
+		return nil
+	})
+	msg, err := userMsgs.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatalf("no user-data message for account 7: %v", err)
+	}
+	batch, err := proto.DecodeEventBatch(msg.Data)
+	if err != nil || batch.Events[0].GetCanceled() == nil {
+		t.Fatalf("user-data message: %v %v", batch, err)
+	}
+
+	// halt: re-homed to its next preferred region and halted; it stays halted past the settle window.
+	rec := m.AwaitOwner("SOLUSDT", func(r *proto.OwnershipRecord) error {
+		if r.HomeRegion != "ap-south" || r.Phase != proto.Phase_PHASE_HALT {
+			return fmt.Errorf("home %s phase %v", r.HomeRegion, r.Phase)
+		}
+		return nil
+	})
+	res, err := sub.Submit(ctx, newOrder("SOLUSDT", "while-halted", 9, proto.Side_SIDE_SELL,
+		proto.TimeInForce_TIME_IN_FORCE_GTC, 9500, 10000), client.WaitResult)
+	if err != nil {
+		t.Fatalf("order while halted: %v", err)
+	}
+	if res.Answer.Status != proto.CommandStatus_COMMAND_STATUS_REJECTED {
+		t.Errorf("order while halted: %v, want rejected", res.Answer)
+	}
+	if got := m.Owner("SOLUSDT"); got.Phase != proto.Phase_PHASE_HALT || got.Epoch != rec.Epoch {
+		t.Errorf("halted symbol changed by itself: %v", got)
+	}
+}
+
+func specOf(t *testing.T, s region.SymbolConfig) matcher.Spec {
+	t.Helper()
+	spec, err := region.SpecOf(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }

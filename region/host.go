@@ -56,7 +56,13 @@ func (h *host) loop(ctx context.Context, membership <-chan struct{}) {
 func (h *host) reconcile(ctx context.Context) {
 	members := h.n.mesh.Members()
 	want := map[string]*proto.OwnershipRecord{}
+	// On the minority side of a partition nothing can be appended and the majority will re-home
+	// the symbols: stop matching at once instead of waiting for an append to fail.
+	quorum := h.n.HasQuorum()
 	for _, rec := range h.cache.all() {
+		if !quorum {
+			break
+		}
 		if rec.HomeRegion == h.n.cfg.Region && matcherFor(rec.Symbol, h.n.cfg.Region, members) == h.n.cfg.NodeID {
 			want[rec.Symbol] = rec
 		}

@@ -123,8 +123,9 @@ func (r *runner) serve(ctx context.Context) error {
 	}()
 
 	cons, err := r.n.js.OrderedConsumer(ctx, client.CmdStream(r.sym), jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   from + 1,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       from + 1,
+		InactiveThreshold: 5 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", client.CmdStream(r.sym), err)
@@ -322,12 +323,19 @@ func (r *runner) fanOut(batch *proto.EventBatch, replyTo string) {
 	}
 }
 
+// inSettleWindow: the record is a failover's CANCEL_ONLY settle window.
+func inSettleWindow(rec *proto.OwnershipRecord) bool {
+	return rec != nil && rec.Reason == ReasonFailover && rec.Phase == proto.Phase_PHASE_CANCEL_ONLY &&
+		rec.SettleUntilUnixNano != 0
+}
+
 // onCaughtUp runs once the runner has applied everything in CMD_<S> that existed when it
-// started: the failover policy's cancel-all, if the record asks for it, goes in now.
+// started: the failover policy's cancel-all, if the record asks for it, goes in now. The settle
+// window cannot have ended yet: only the caught-up owner ends it (see settle).
 func (r *runner) onCaughtUp(ctx context.Context) {
 	r.caughtUp.Store(true)
 	rec := r.n.cache.get(r.sym)
-	if rec == nil || rec.FailoverPolicy != proto.FailoverPolicy_FAILOVER_POLICY_CANCEL_OPEN_ORDERS || rec.Reason != ReasonFailover {
+	if !inSettleWindow(rec) || rec.FailoverPolicy != proto.FailoverPolicy_FAILOVER_POLICY_CANCEL_OPEN_ORDERS {
 		return
 	}
 	seen := map[uint64]bool{}
@@ -379,6 +387,10 @@ func (r *runner) control(ctx context.Context) {
 				r.phaseAsked[rec.Epoch] = true
 			}
 		}
+		if inSettleWindow(rec) && matcher.Phase(r.phase.Load()) == matcher.CancelOnly &&
+			time.Now().UnixNano() >= rec.SettleUntilUnixNano {
+			r.settle(ctx, rec.Epoch)
+		}
 		if time.Since(lastLeaderCheck) > 2*time.Second {
 			lastLeaderCheck = time.Now()
 			for _, s := range []string{client.CmdStream(r.sym), client.EvtStream(r.sym)} {
@@ -418,4 +430,36 @@ func (r *runner) maybeSnapshot(ctx context.Context, seq, evtLast uint64) {
 			r.log.Warn("snapshot_failed", slog.Uint64("seq", seq), slog.Any("err", err))
 		}
 	}()
+}
+
+// settle ends a failover's settle window: CANCEL_ONLY -> TRADING. The owner does it, not the
+// controller, because only the owner knows it has caught up with the log and applied the
+// window's phase (and the policy's cancels) first; CAS on the epoch keeps it a one-time change.
+func (r *runner) settle(ctx context.Context, epoch uint64) {
+	// The log first: whoever sees TRADING in the record afterwards finds the book trading too.
+	id := "settle-" + r.sym + "-" + strconv.FormatUint(epoch, 10)
+	cmd := &proto.Command{SchemaVersion: proto.SchemaVersion, Symbol: r.sym, RequestId: id,
+		IngressRegion: r.n.cfg.Region, Body: &proto.Command_SetPhase{SetPhase: &proto.SetPhase{
+			Phase: proto.Phase_PHASE_TRADING, Reason: ReasonSettled}}}
+	if err := r.n.appendCommand(ctx, cmd); err != nil {
+		r.log.Warn("settle_failed", slog.Any("err", err))
+		return
+	}
+	next, err := r.n.owners.Update(ctx, r.sym, Change{
+		Action: proto.AuditAction_AUDIT_ACTION_PHASE, Actor: "matcher/" + r.n.cfg.NodeID, Reason: ReasonSettled,
+		Mutate: func(rec *proto.OwnershipRecord) error {
+			if rec.Epoch != epoch || rec.HomeRegion != r.n.cfg.Region {
+				return ErrNoChange
+			}
+			rec.Phase, rec.SettleUntilUnixNano = proto.Phase_PHASE_TRADING, 0
+			return nil
+		},
+	})
+	if err != nil {
+		r.log.Warn("settle_failed", slog.Any("err", err))
+		return
+	}
+	r.phaseAsked[next.Epoch] = true
+	r.n.cache.put(next)
+	r.log.Info("symbol_settled", slog.Uint64("epoch", next.Epoch))
 }

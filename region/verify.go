@@ -106,7 +106,7 @@ func readAll(ctx context.Context, js jetstream.JetStream, stream string) ([]logM
 	if last == 0 {
 		return nil, nil
 	}
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{InactiveThreshold: 2 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", stream, err)
 	}

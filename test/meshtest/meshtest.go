@@ -527,6 +527,9 @@ func (m *Mesh) AwaitOwner(symbol string, cond func(*proto.OwnershipRecord) error
 	m.Await("owner of "+symbol, func() error {
 		rec = nil
 		for _, r := range m.Live() {
+			if m.partitioned(r) {
+				continue // a minority side's view is stale by design
+			}
 			got := m.Node(r).Owner(symbol)
 			if got == nil {
 				return fmt.Errorf("%s has no record of %s", r, symbol)
@@ -587,4 +590,11 @@ func (m *Mesh) isDown(r string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.down[r]
+}
+
+// partitioned reports whether r is on a side of a partition other than the main one.
+func (m *Mesh) partitioned(r string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.side[r] != 0
 }
