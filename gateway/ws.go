@@ -74,26 +74,37 @@ func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errShuttingDown)
 		return
 	}
-	c, err := h.up.Upgrade(w, r, nil)
-	if err != nil {
-		return // Upgrade answered the client
-	}
-	wc := &wsConn{h: h, c: c, combined: combined, send: make(chan []byte, wsSendBuffer), done: make(chan struct{}), closing: make(chan struct{}),
+	// Register and subscribe before the handshake completes, so a client that acts as soon as
+	// it is connected misses nothing.
+	wc := &wsConn{h: h, combined: combined, send: make(chan []byte, wsSendBuffer), done: make(chan struct{}), closing: make(chan struct{}),
 		subs: map[string]bool{}, users: map[string]*nats.Subscription{}}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		_ = c.Close()
+		writeError(w, errShuttingDown)
 		return
 	}
 	h.conns[wc] = struct{}{}
-	h.wg.Add(2)
 	h.mu.Unlock()
 	for _, n := range names {
 		if n != "" {
 			_ = wc.subscribe(n) // CCXT's /ws/0: an unknown name leaves an empty connection
 		}
 	}
+	c, err := h.up.Upgrade(w, r, nil)
+	if err != nil {
+		wc.stop() // Upgrade answered the client
+		return
+	}
+	wc.c = c
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		wc.stop()
+		return
+	}
+	h.wg.Add(2)
+	h.mu.Unlock()
 	go func() {
 		defer h.wg.Done()
 		wc.writeLoop()
@@ -119,7 +130,9 @@ func (wc *wsConn) stop() {
 		wc.h.mu.Lock()
 		delete(wc.h.conns, wc)
 		wc.h.mu.Unlock()
-		_ = wc.c.Close()
+		if wc.c != nil {
+			_ = wc.c.Close()
+		}
 	})
 }
 
@@ -348,7 +361,11 @@ func (h *hub) onBatch(s *symbol, batch *proto.EventBatch) {
 			hasDepth = true
 		}
 		if t := e.GetTrade(); t != nil {
-			b, _ := json.Marshal(map[string]any{"e": "trade", "E": ms, "s": s.name, "t": t.TradeId,
+			buyer, seller := t.TakerOrderId, t.MakerOrderId
+			if t.TakerSide == proto.Side_SIDE_SELL {
+				buyer, seller = seller, buyer
+			}
+			b, _ := json.Marshal(map[string]any{"e": "trade", "E": ms, "s": s.name, "t": t.TradeId, "b": buyer, "a": seller,
 				"p": s.spec.FormatPrice(t.Price), "q": s.spec.FormatQty(t.Qty), "T": ms,
 				"m": t.TakerSide == proto.Side_SIDE_SELL, "M": true})
 			trades = append(trades, b)
