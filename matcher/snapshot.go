@@ -102,8 +102,10 @@ func Restore(data []byte) (*Book, error) {
 		if r.err != nil {
 			return nil, corrupt("spec: %v", r.err)
 		}
-		if len(str) > 64 {
-			return nil, corrupt("spec decimal too long")
+		// Only plain decimals (as AppendSnapshot writes them): an exponent form such as
+		// "1e999999999" would make the arithmetic in Validate explode.
+		if _, ok := numberSyntax(str); !ok {
+			return nil, corrupt("spec decimal %q", str)
 		}
 		d, err := decimal.NewFromString(str)
 		if err != nil {

@@ -67,6 +67,7 @@ func TestRestoreRejects(t *testing.T) {
 		{"truncated", snap[:len(snap)-10], ErrSnapshotCorrupt},
 		{"checksum", flip(len(snap) / 2), ErrSnapshotCorrupt},
 		{"trailing", append(bytes.Clone(snap), 0), ErrSnapshotCorrupt},
+		{"exponent in spec", expSpec(), ErrSnapshotCorrupt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +76,23 @@ func TestRestoreRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expSpec is a snapshot of an empty book whose tick size is written as 1e999999999, signed.
+func expSpec() []byte {
+	b, _ := NewBook(DefaultSpec())
+	body := append([]byte(snapMagic), snapVersion)
+	for _, str := range []string{"S", "B", "Q", "1e999999999", "1", "1", "1000000", "1", "1000000", "0", "0"} {
+		body = appendString(body, str)
+	}
+	full := b.Snapshot()
+	// Reuse the tail (max orders, phase, counters, order counts) of a real empty snapshot.
+	r := reader{b: full[:len(full)-4], off: len(snapMagic) + 1}
+	for i := 0; i < 11; i++ {
+		r.string()
+	}
+	body = append(body, full[r.off:len(full)-4]...)
+	return appendCRC(body)
 }
 
 // TestRestoreRejectsInconsistent re-signs snapshots whose content breaks a book invariant, so the

@@ -64,6 +64,12 @@ func (s *Spec) limits() (limits, error) {
 	bad := func(format string, a ...any) (limits, error) {
 		return limits{}, fmt.Errorf("spec %q: %s: %w", s.Symbol, fmt.Sprintf(format, a...), ErrInvalidSpec)
 	}
+	for _, d := range []decimal.Decimal{s.TickSize, s.StepSize, s.MinPrice, s.MaxPrice, s.MinQty, s.MaxQty, s.MinNotional, s.MaxNotional} {
+		// Keep decimal arithmetic cheap: a value like 1e999999999 would make Div and Mod explode.
+		if e := d.Exponent(); e < -30 || e > 30 || d.Coefficient().BitLen() > 128 {
+			return bad("decimal with exponent %d out of range", e)
+		}
+	}
 	if !s.TickSize.IsPositive() || !s.StepSize.IsPositive() {
 		return bad("tick size and step size must be positive")
 	}

@@ -139,6 +139,7 @@ func TestSpecValidate(t *testing.T) {
 		{"price*qty overflows", func(s *Spec) { s.MaxPrice = d("100000000000"); s.MaxQty = d("100000000") }, false},
 		{"max notional below min", func(s *Spec) { s.MaxNotional = d("1") }, false},
 		{"negative max orders", func(s *Spec) { s.MaxNumOrders = -1 }, false},
+		{"huge exponent", func(s *Spec) { s.MaxPrice = decimal.New(1, 999999999) }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
