@@ -15,6 +15,9 @@ import (
 // is in KV ACCOUNTS) from user.<account>. False when name is not a live listen key.
 func (wc *wsConn) subscribeUser(name string) bool {
 	g := wc.h.g
+	if g.accounts == nil {
+		return false // not started
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	rec, err := getListenKey(ctx, g.accounts, name, g.cfg.Now())
