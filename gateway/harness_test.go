@@ -20,13 +20,17 @@ type env struct {
 	gw map[string]*gateway.Gateway
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, tune ...func(*region.Config)) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("multi-region mesh")
 	}
-	m := meshtest.New(t, meshtest.Options{Symbols: []region.SymbolConfig{
-		region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")}})
+	opts := meshtest.Options{Symbols: []region.SymbolConfig{
+		region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")}}
+	if len(tune) > 0 {
+		opts.Tune = tune[0]
+	}
+	m := meshtest.New(t, opts)
 	m.AwaitConverged()
 	m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
 	e := &env{m: m, gw: map[string]*gateway.Gateway{}}
