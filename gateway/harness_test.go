@@ -85,3 +85,40 @@ func await(t *testing.T, what string, cond func() error) {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
+
+// startBenchGateway starts a gateway in region for a benchmark and returns its URL.
+func startBenchGateway(b *testing.B, m *meshtest.Mesh, r string) string {
+	cfg := gateway.LocalConfig()
+	cfg.Region, cfg.NC, cfg.Submitter = r, m.Node(r).Conn(), m.Node(r).Submitter()
+	cfg.WeightLimit, cfg.OrderLimit10s = -1, -1
+	cfg.ReadYourWrites = time.Nanosecond
+	g, err := gateway.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := g.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close() })
+	return g.URL()
+}
+
+func benchClient(b *testing.B, m *meshtest.Mesh, url string, account uint64) *binance.Client {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	key, secret, err := gateway.CreateAPIKey(ctx, m.Node("us-east").JetStream(), account)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := binance.NewClient(key, secret)
+	c.BaseURL = url
+	if err := meshtest.Poll(10*time.Second, func() error {
+		_, err := c.NewGetAccountService().Do(context.Background())
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
