@@ -294,7 +294,12 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("move plan %v", p)
 		}
 		if err := meshtest.Poll(20*time.Second, func() error {
-			got := api.plan("GET", "/admin/v1/plans/"+p.Id, "", 200)
+			// A plan just stored may briefly read as not found from a lagging replica.
+			code, b := api.call("GET", "/admin/v1/plans/"+p.Id, "")
+			got := &proto.Plan{}
+			if code != http.StatusOK || protojson.Unmarshal(b, got) != nil {
+				return fmt.Errorf("GET plan: %d %s", code, b)
+			}
 			if got.State != proto.PlanState_PLAN_STATE_SUCCEEDED {
 				return fmt.Errorf("plan %s", got.State)
 			}
