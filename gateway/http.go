@@ -70,6 +70,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /ws/{stream...}", g.serveWS)
 	mux.HandleFunc("GET /ws", g.serveWS)
 	mux.HandleFunc("GET /stream", g.serveWS)
+	mux.HandleFunc("GET /ws-api/v3", g.serveWS)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errUnknownEndpoint) })
 	return mux

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -128,4 +129,29 @@ func FuzzSignature(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The WebSocket API test vector of web-socket-api.md: params sorted by key, raw values.
+func TestWSAPISignatureVector(t *testing.T) {
+	secret := []byte("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j")
+	params := `{"symbol":"BTCUSDT","side":"SELL","type":"LIMIT","timeInForce":"GTC","quantity":"0.01000000",
+		"price":"52000.00","recvWindow":100,"timestamp":1645423376532,
+		"apiKey":"vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+		"signature":"aa1b5712c094bc4e57c05a1a5c1fd8d88dcd628338ea863fec7b88e59fe2db24"}`
+	m, ok := wsAPIParams([]byte(params))
+	if !ok {
+		t.Fatal("params not decoded")
+	}
+	raw, enc := wsAPIPayloads(m)
+	if !validSignature(secret, raw, m["signature"]) {
+		t.Fatalf("raw payload %q does not verify", raw)
+	}
+	if raw != enc {
+		t.Fatalf("plain values encode differently: %q vs %q", raw, enc)
+	}
+	m["newClientOrderId"] = "a:b/c"
+	raw, enc = wsAPIPayloads(m)
+	if raw == enc || !strings.Contains(enc, "a%3Ab%2Fc") {
+		t.Fatalf("escaped form %q", enc)
+	}
 }

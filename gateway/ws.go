@@ -38,6 +38,7 @@ type wsConn struct {
 	h        *hub
 	c        *websocket.Conn
 	combined bool
+	api      bool // a /ws-api/v3 connection: frames are API requests
 	send     chan []byte
 	done     chan struct{}
 	closing  chan struct{} // closed by closeAll: flush, close 1001
@@ -47,14 +48,18 @@ type wsConn struct {
 	mu    sync.Mutex
 	subs  map[string]bool // market stream names (lowercase symbols) and listen keys
 	users map[string]*nats.Subscription
+	// nextSub numbers the WebSocket API user-data subscriptions.
+	nextSub int
 }
 
 const wsSendBuffer = 1024
 
 func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	var names []string
-	combined := false
+	combined, api := false, false
 	switch {
+	case r.URL.Path == "/ws-api/v3":
+		api = true
 	case r.URL.Path == "/stream":
 		combined = true
 		if s := r.URL.Query().Get("streams"); s != "" {
@@ -76,7 +81,7 @@ func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	// Register and subscribe before the handshake completes, so a client that acts as soon as
 	// it is connected misses nothing.
-	wc := &wsConn{h: h, combined: combined, send: make(chan []byte, wsSendBuffer), done: make(chan struct{}), closing: make(chan struct{}),
+	wc := &wsConn{h: h, combined: combined, api: api, send: make(chan []byte, wsSendBuffer), done: make(chan struct{}), closing: make(chan struct{}),
 		subs: map[string]bool{}, users: map[string]*nats.Subscription{}}
 	h.mu.Lock()
 	if h.closed {
@@ -218,6 +223,10 @@ func (wc *wsConn) readLoop() {
 			return
 		}
 		extend()
+		if wc.api {
+			wc.enqueue(wc.apiRequest(b))
+			continue
+		}
 		if !lim.Allow() {
 			_ = wc.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "too many messages"), time.Now().Add(time.Second))
 			return
@@ -465,8 +474,11 @@ func (h *hub) closeAll() {
 	now := time.Now().UnixMilli()
 	for _, c := range conns {
 		ev, _ := json.Marshal(map[string]any{"e": "serverShutdown", "E": now})
-		if c.combined {
+		switch {
+		case c.combined:
 			ev, _ = json.Marshal(map[string]any{"stream": "!serverShutdown", "data": json.RawMessage(ev)})
+		case c.api:
+			ev, _ = json.Marshal(map[string]any{"event": json.RawMessage(ev)})
 		}
 		c.enqueue(ev)
 		c.drainOne.Do(func() { close(c.closing) })

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	binance "github.com/adshao/go-binance/v2"
+	"github.com/adshao/go-binance/v2/common"
 )
 
 // pointWS points go-binance's package-level WebSocket endpoints at a gateway (the client has no
@@ -138,5 +139,67 @@ func TestGoBinanceWebSocket(t *testing.T) {
 	case err := <-errs:
 		t.Fatalf("stream error: %v", err)
 	default:
+	}
+}
+
+// TestGoBinanceWebSocketAPI places an order through go-binance's WS API client (order.place) in
+// eu-west and follows the account with WsUserDataServeSignature in ap-south.
+func TestGoBinanceWebSocketAPI(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	c := e.client(t, "eu-west", 7)
+	wsURL := func(r string) string { return "ws" + strings.TrimPrefix(e.gw[r].URL(), "http") + "/ws-api/v3" }
+	old := binance.BaseWsApiMainURL
+	t.Cleanup(func() { binance.BaseWsApiMainURL = old })
+
+	binance.BaseWsApiMainURL = wsURL("ap-south")
+	user := make(chan *binance.WsUserDataEvent, 16)
+	errs := make(chan error, 4)
+	_, stop, err := binance.WsUserDataServeSignature(c.APIKey, c.SecretKey, common.KeyTypeHmac, 0,
+		func(ev *binance.WsUserDataEvent) { user <- ev }, func(err error) {
+			select {
+			case errs <- err:
+			default:
+			}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(stop)
+	// The subscribe frame races the first order: place orders until the first report arrives.
+	binance.BaseWsApiMainURL = wsURL("eu-west")
+	svc, err := binance.NewOrderCreateWsService(c.APIKey, c.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *binance.CreateOrderWsResponse
+	for i := 0; ; i++ {
+		req := binance.NewOrderCreateWsRequest().Symbol(sym).Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+			TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.01").Price("1000.00").NewClientOrderID(fmt.Sprintf("wsapi-%d", i)).
+			NewOrderRespType(binance.NewOrderRespTypeRESULT)
+		res, err := svc.SyncDo(fmt.Sprintf("req-%d", i), req)
+		if err != nil || res.Error != nil || res.Status != 200 || res.Result.Status != binance.OrderStatusTypeNew {
+			t.Fatalf("order.place: %v %+v", err, res)
+		}
+		if first == nil {
+			first = res
+		}
+		select {
+		case ev := <-user:
+			if ev.Event != binance.UserDataEventTypeExecutionReport || ev.OrderUpdate.ExecutionType != "NEW" ||
+				ev.OrderUpdate.Symbol != sym || !strings.HasPrefix(ev.OrderUpdate.ClientOrderId, "wsapi-") {
+				t.Fatalf("user event %+v", ev)
+			}
+			if _, err := c.NewGetOrderService().Symbol(sym).OrigClientOrderID(first.Result.ClientOrderID).Do(ctx); err != nil {
+				t.Fatalf("REST sees the WS API order: %v", err)
+			}
+			return
+		case err := <-errs:
+			t.Fatalf("user stream: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if i > 50 {
+			t.Fatal("no executionReport on the WS API subscription")
+		}
 	}
 }
