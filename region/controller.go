@@ -73,6 +73,7 @@ func (c *controller) loop(ctx context.Context) {
 		}
 		c.placeNewSymbols(ctx)
 		c.failover(ctx)
+		c.runPlans(ctx)
 	}
 }
 
@@ -139,7 +140,7 @@ func (c *controller) placeNewSymbols(ctx context.Context) {
 		if err != nil {
 			continue // Validate refused it at start
 		}
-		home := c.pickHome(ctx, rec.PreferredRegions, "")
+		home := c.n.pickHome(ctx, rec.PreferredRegions, "")
 		if home == "" {
 			continue
 		}
@@ -155,36 +156,6 @@ func (c *controller) placeNewSymbols(ctx context.Context) {
 		}
 		c.log.Info("symbol_placed", slog.String("symbol", sc.Symbol), slog.String("home", home))
 	}
-}
-
-// regionLive: gossip says up.
-func (c *controller) regionLive(r string) bool {
-	return c.n.mesh.Region(r).State == mesh.RegionUp
-}
-
-// pickHome returns the first preferred region that is live, not cordoned and not exclude; else
-// the live, uncordoned region with the fewest homed symbols; "" when there is none.
-func (c *controller) pickHome(ctx context.Context, preferred []string, exclude string) string {
-	for _, r := range preferred {
-		if r != exclude && c.regionLive(r) && !c.n.cordoned(ctx, r) {
-			return r
-		}
-	}
-	load := map[string]int{}
-	for _, rec := range c.n.cache.all() {
-		load[rec.HomeRegion]++
-	}
-	best := ""
-	for _, h := range c.n.mesh.Regions() {
-		r := h.Region
-		if r == exclude || h.State != mesh.RegionUp || c.n.cordoned(ctx, r) {
-			continue
-		}
-		if best == "" || load[r] < load[best] || (load[r] == load[best] && r < best) {
-			best = r
-		}
-	}
-	return best
 }
 
 // regionDown: gossip reports every node of r dead for the grace period, and the JetStream
@@ -217,7 +188,7 @@ func (c *controller) failover(ctx context.Context) {
 			continue
 		}
 		from := rec.HomeRegion
-		to := c.pickHome(ctx, rec.PreferredRegions, from)
+		to := c.n.pickHome(ctx, rec.PreferredRegions, from)
 		if to == "" {
 			c.log.Error("failover_no_target", slog.String("symbol", rec.Symbol), slog.String("from", from))
 			continue

@@ -8,7 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -23,10 +23,9 @@ type fabric struct {
 	cfg  Config
 	log  *slog.Logger
 	opts *server.Options
-	ns   *server.Server
+	ns   atomic.Pointer[server.Server] // set once the server runs
 
-	mu     sync.Mutex
-	routes []string // the peer route URLs configured, sorted
+	routes []string // the peer route URLs configured at start, sorted
 }
 
 func newFabric(cfg Config, log *slog.Logger) (*fabric, error) {
@@ -122,7 +121,7 @@ func (f *fabric) start(peerRoutes []string) error {
 		ns.Shutdown()
 		return fmt.Errorf("nats-server did not start listening within 10s")
 	}
-	f.ns = ns
+	f.ns.Store(ns)
 	return nil
 }
 
@@ -159,30 +158,6 @@ func (f *fabric) routeURL() string {
 	return "nats-route://" + net.JoinHostPort(host, strconv.Itoa(f.opts.Cluster.Port))
 }
 
-// addRoutes adds peer route URLs (without credentials) to the configured ones, reloading the
-// server when that changes them. Only used before the node is ready (see Node.routeLoop).
-func (f *fabric) addRoutes(urls []string) error {
-	urls = normalizeRoutes(append(slices.Clone(f.routes), urls...))
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if slices.Equal(urls, f.routes) {
-		return nil
-	}
-	parsed, err := f.parseRoutes(append([]string{f.listenRouteURL()}, urls...))
-	if err != nil {
-		return err
-	}
-	next := f.opts.Clone()
-	next.Routes = parsed
-	if err := f.ns.ReloadOptions(next); err != nil {
-		return fmt.Errorf("reload routes: %w", err)
-	}
-	f.opts = next
-	f.routes = urls
-	f.log.Info("routes_changed", slog.Any("routes", urls))
-	return nil
-}
-
 func normalizeRoutes(urls []string) []string {
 	urls = slices.Clone(urls)
 	slices.Sort(urls)
@@ -203,9 +178,16 @@ func (f *fabric) parseRoutes(urls []string) ([]*url.URL, error) {
 	return parsed, nil
 }
 
+// server is the running server (nil before start).
+func (f *fabric) server() *server.Server { return f.ns.Load() }
+
 // metaLeader returns the JetStream meta leader's server name, "" when none is known.
 func (f *fabric) metaLeader() string {
-	jsi, err := f.ns.Jsz(&server.JSzOptions{})
+	ns := f.server()
+	if ns == nil {
+		return ""
+	}
+	jsi, err := ns.Jsz(&server.JSzOptions{})
 	if err != nil || jsi == nil || jsi.Meta == nil {
 		return ""
 	}
@@ -218,12 +200,16 @@ func (f *fabric) metaLeader() string {
 // or partitioned server's routes are gone, and a peer without routes cannot take part in the
 // meta group from here).
 func (f *fabric) metaPeers() map[string]bool {
-	jsi, err := f.ns.Jsz(&server.JSzOptions{})
+	ns := f.server()
+	if ns == nil {
+		return nil
+	}
+	jsi, err := ns.Jsz(&server.JSzOptions{})
 	if err != nil || jsi == nil || jsi.Meta == nil {
 		return nil
 	}
 	routed := map[string]bool{}
-	if rz, err := f.ns.Routez(&server.RoutezOptions{}); err == nil {
+	if rz, err := ns.Routez(&server.RoutezOptions{}); err == nil {
 		for _, r := range rz.Routes {
 			routed[r.RemoteName] = true
 		}
@@ -243,11 +229,12 @@ func (f *fabric) metaPeers() map[string]bool {
 
 // shutdown stops the server; graceful so stream leaders step down first.
 func (f *fabric) shutdown() {
-	if f.ns == nil {
+	ns := f.server()
+	if ns == nil {
 		return
 	}
-	f.ns.Shutdown()
-	f.ns.WaitForShutdown()
+	ns.Shutdown()
+	ns.WaitForShutdown()
 }
 
 // natsLogger adapts nats-server's logger to slog.

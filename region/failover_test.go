@@ -41,6 +41,9 @@ func newOrder(symbol, id string, acct uint64, side proto.Side, tif proto.TimeInF
 type flow struct {
 	mu       sync.Mutex
 	acked    map[string]bool
+	failures int
+	maxGap   time.Duration
+	lastAns  map[int]time.Time
 	fills    atomic.Int64
 	lastFill atomic.Int64 // unix nano
 	stop     chan struct{}
@@ -48,7 +51,7 @@ type flow struct {
 }
 
 func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
-	f := &flow{acked: map[string]bool{}, stop: make(chan struct{})}
+	f := &flow{acked: map[string]bool{}, stop: make(chan struct{}), lastAns: map[int]time.Time{}}
 	for i, r := range regions {
 		sub := m.Node(r).Submitter()
 		f.wg.Add(1)
@@ -69,11 +72,20 @@ func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				res, err := sub.Submit(ctx, cmd, client.WaitResult)
 				cancel()
+				f.mu.Lock()
 				if err == nil || errors.Is(err, client.ErrOutcomeUnknown) && res != nil {
-					f.mu.Lock()
 					f.acked[id] = true
-					f.mu.Unlock()
 				}
+				if err != nil {
+					f.failures++
+				} else {
+					now := time.Now()
+					if last, ok := f.lastAns[i]; ok && now.Sub(last) > f.maxGap {
+						f.maxGap = now.Sub(last)
+					}
+					f.lastAns[i] = now
+				}
+				f.mu.Unlock()
 				if err == nil && res.Answer != nil {
 					for _, e := range res.Answer.Events {
 						if e.GetTrade() != nil {
@@ -93,6 +105,15 @@ func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
 		}()
 	}
 	return f
+}
+
+// endWithStats stops the flow; it returns the acknowledged ids, the failed requests and the
+// longest time any client waited between two answers.
+func (f *flow) endWithStats() (map[string]bool, int, time.Duration) {
+	acked := f.end()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return acked, f.failures, f.maxGap
 }
 
 func (f *flow) end() map[string]bool {
@@ -329,7 +350,7 @@ func TestFailoverPolicies(t *testing.T) {
 	m.AwaitConverged()
 	m.AwaitOwner("ETHUSDT", meshtest.HomeIs("us-east"))
 	m.AwaitOwner("SOLUSDT", meshtest.HomeIs("us-east"))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	sub := m.Node("eu-west").Submitter()
 	for i, s := range []string{"ETHUSDT", "ETHUSDT", "SOLUSDT"} {
@@ -384,8 +405,8 @@ func TestFailoverPolicies(t *testing.T) {
 		}
 		return nil
 	})
-	res, err := sub.Submit(ctx, newOrder("SOLUSDT", "while-halted", 9, proto.Side_SIDE_SELL,
-		proto.TimeInForce_TIME_IN_FORCE_GTC, 9500, 10000), client.WaitResult)
+	res, err := submitRetry(ctx, sub, newOrder("SOLUSDT", "while-halted", 9, proto.Side_SIDE_SELL,
+		proto.TimeInForce_TIME_IN_FORCE_GTC, 9500, 10000))
 	if err != nil {
 		t.Fatalf("order while halted: %v", err)
 	}
@@ -404,4 +425,18 @@ func specOf(t *testing.T, s region.SymbolConfig) matcher.Spec {
 		t.Fatal(err)
 	}
 	return spec
+}
+
+// submitRetry is what a careful client does: on an unknown outcome or an unavailable log it
+// retries with the same request id (the log dedupes it) until ctx ends.
+func submitRetry(ctx context.Context, sub *client.Submitter, cmd *proto.Command) (*client.Result, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		res, err := sub.Submit(actx, cmd, client.WaitResult)
+		cancel()
+		if err == nil || ctx.Err() != nil ||
+			!errors.Is(err, client.ErrOutcomeUnknown) && !errors.Is(err, client.ErrUnavailable) {
+			return res, err
+		}
+	}
 }

@@ -97,28 +97,6 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	n.mesh = m
-	if err := fab.start(n.peerRoutes()); err != nil {
-		unsubscribe()
-		_ = m.Close()
-		return err
-	}
-
-	nc, err := nats.Connect("", nats.InProcessServer(fab.ns), nats.Name(n.cfg.NodeID+"/region"),
-		nats.MaxReconnects(-1))
-	if err != nil {
-		unsubscribe()
-		n.shutdown()
-		return fmt.Errorf("connect to embedded server: %w", err)
-	}
-	n.nc = nc
-	js, err := jetstream.New(nc)
-	if err != nil {
-		unsubscribe()
-		n.shutdown()
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	n.js = js
-	n.streams = &streamSet{js: js, replicas: n.cfg.Replicas, duplicateWindow: n.cfg.DuplicateWindow}
 
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -130,10 +108,49 @@ func (n *Node) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer n.wg.Done()
+		if err := n.bringUp(rctx); err != nil {
+			if rctx.Err() == nil {
+				n.log.Error("start_failed", slog.Any("err", err))
+			}
+			return
+		}
 		n.readyLoop(rctx)
 	}()
 	n.log.Info("node_started", slog.String("nats", fab.clientURL()), slog.String("route", fab.routeURL()),
-		slog.String("gossip", m.Addr()), slog.Any("peer_routes", fab.routes))
+		slog.String("gossip", m.Addr()))
+	return nil
+}
+
+// bringUp starts the embedded server once gossip shows at least one other member, with routes to
+// every member it knows then, and connects to it. Waiting matters: routes are configured once
+// (nats-server's ReloadOptions races with its own route and direct-get goroutines), and a
+// clustered JetStream server can do nothing alone anyway. Members that join later dial us.
+func (n *Node) bringUp(ctx context.Context) error {
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for len(n.peerRoutes()) == 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	if err := n.fab.start(n.peerRoutes()); err != nil {
+		return err
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(n.fab.server()), nats.Name(n.cfg.NodeID+"/region"),
+		nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to embedded server: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	n.nc, n.js = nc, js
+	n.streams = &streamSet{js: js, replicas: n.cfg.Replicas, duplicateWindow: n.cfg.DuplicateWindow}
+	n.log.Info("fabric_started", slog.Any("peer_routes", n.fab.routes))
 	return nil
 }
 
@@ -182,15 +199,7 @@ func (n *Node) meshConfig() (mesh.Config, error) {
 	return c, nil
 }
 
-// routeLoop turns membership events into a signal for the matcher host, and adds routes to new
-// members while the node is not ready yet.
-//
-// Routes are configured at start from the members gossip knows then: every server dials the
-// servers that were there before it, with explicit routes that nats-server retries for ever (so
-// partitions and restarts heal), and the older servers accept the newer ones' routes. A node that
-// started alone (its seeds were not up yet) learns its peers later and adds routes to them by a
-// config reload, but only until it is ready: nats-server reads its options without a lock on the
-// direct-get path, so a reload while streams are served is a data race inside the server.
+// routeLoop turns membership events into a signal for the matcher host.
 func (n *Node) routeLoop(ctx context.Context, events <-chan mesh.Event) {
 	for {
 		select {
@@ -199,11 +208,6 @@ func (n *Node) routeLoop(ctx context.Context, events <-chan mesh.Event) {
 		case _, ok := <-events:
 			if !ok {
 				return
-			}
-			if !n.Ready() {
-				if err := n.fab.addRoutes(n.peerRoutes()); err != nil {
-					n.log.Warn("routes_sync_failed", slog.Any("err", err))
-				}
 			}
 			select {
 			case n.memberCh <- struct{}{}:
@@ -390,6 +394,8 @@ func (n *Node) Ready() bool { return n.ready.Load() }
 // JetStreamReady reports whether a JetStream meta leader is known right now. A node on the
 // minority side of a partition loses it.
 func (n *Node) JetStreamReady() bool { return n.fab != nil && n.fab.metaLeader() != "" }
+
+// Conn, JetStream, Submitter and Owners are valid once the node is ready (AwaitReady).
 
 // EnsureSymbol creates the command and event streams of symbol, idempotently.
 func (n *Node) EnsureSymbol(ctx context.Context, symbol string) error {

@@ -34,6 +34,7 @@ type runner struct {
 
 	curEpoch  atomic.Uint64
 	applied   atomic.Uint64 // last command applied
+	releasing atomic.Bool   // stopped because the symbol moved away: leave a snapshot behind
 	phase     atomic.Uint32 // matcher.Phase of the book
 	caughtUp  atomic.Bool
 	snapshots sync.WaitGroup
@@ -43,6 +44,7 @@ type runner struct {
 	book       *matcher.Book
 	lastSnapAt uint64
 	lastSnapT  time.Time
+	evtDone    uint64          // last command whose events are in EVT_<S>
 	phaseAsked map[uint64]bool // epochs whose phase this runner already asked for
 }
 
@@ -71,6 +73,9 @@ func (r *runner) run(parent context.Context) {
 		close(r.done)
 	}()
 	err := r.serve(ctx)
+	if r.releasing.Load() {
+		r.releaseSnapshot()
+	}
 	switch {
 	case ctx.Err() != nil:
 		r.log.Info("matcher_stopped")
@@ -169,11 +174,14 @@ func (r *runner) serve(ctx context.Context) error {
 		pc, evs := r.apply(msg.Data(), seq, meta.Timestamp.UnixNano())
 		r.applied.Store(seq)
 		r.phase.Store(uint32(r.book.Phase()))
-		if seq > evtLast {
+		if seq <= evtLast {
+			r.evtDone = seq
+		} else {
 			batch := eventBatch(r.sym, seq, meta.Timestamp.UnixNano(), r.epoch(), pc.GetRequestId(), evs)
 			if err := r.appendEvents(ctx, batch); err != nil {
 				return err
 			}
+			r.evtDone = seq
 			r.fanOut(batch, pc.GetReplyTo())
 			r.maybeSnapshot(ctx, seq, evtLast)
 		}
@@ -287,10 +295,12 @@ func (r *runner) checkFence(ctx context.Context, batch *proto.EventBatch) error 
 	if err != nil {
 		return fmt.Errorf("EVT_%s %d: %w", r.sym, batch.CmdSeq, err)
 	}
-	if other.Epoch != batch.Epoch {
+	if other.Epoch > batch.Epoch {
 		return fmt.Errorf("%w: EVT_%s %d written at epoch %d, ours is %d", errStale, r.sym, batch.CmdSeq, other.Epoch, batch.Epoch)
 	}
-	return nil // our own earlier attempt landed
+	// Our own earlier attempt landed, or the previous owner was still finishing when we took
+	// over: the matcher is deterministic, so its events for this command are ours too.
+	return nil
 }
 
 func isWrongLastSeq(err error) bool {
@@ -402,6 +412,28 @@ func (r *runner) control(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// releaseSnapshot leaves the book for the next owner of a moved symbol, so it restores at the
+// point we stopped instead of replaying the log since the last periodic snapshot. Only a state
+// whose every command has its events in EVT_<S> is saved: the next owner continues after it.
+func (r *runner) releaseSnapshot() {
+	if r.book == nil || r.evtDone == 0 || r.evtDone != r.applied.Load() || r.evtDone == r.lastSnapAt {
+		return
+	}
+	r.snapshots.Wait()
+	state := r.book.Snapshot()
+	sum := sha256.Sum256(state)
+	env := &proto.SnapshotEnvelope{SchemaVersion: proto.SchemaVersion, Symbol: r.sym, Epoch: r.epoch(),
+		LastCmdSeq: r.evtDone, LastEvtSeq: r.evtDone, MatcherFormatVersion: snapshotFormat(state),
+		State: state, StateSha256: sum[:]}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := saveSnapshot(ctx, r.n.js, env); err != nil {
+		r.log.Warn("release_snapshot_failed", slog.Any("err", err))
+		return
+	}
+	r.log.Info("release_snapshot", slog.Uint64("seq", r.evtDone))
 }
 
 // maybeSnapshot takes a snapshot every SnapshotEvery commands or SnapshotInterval, encoding it
