@@ -183,7 +183,7 @@ func TestPlanCommandsAgainstStub(t *testing.T) {
 		_, url := newStub(t, pending, running, succeeded)
 		r := runCLI(t, "", false, "--server", url, "--token", "tok", fast, "-o", "json", "evacuate", "us-east", "--yes")
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-		if r.code != 0 || len(lines) != 1+2+1+2+1+2+1 { // per state: plan event + 2 steps; then summary
+		if r.code != 0 || len(lines) != 1+3+3+3+1 { // cordon; per state: plan event + 2 steps; summary
 			t.Fatalf("code %d, %d lines", r.code, len(lines))
 		}
 		for _, l := range lines {

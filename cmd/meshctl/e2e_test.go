@@ -167,14 +167,14 @@ func TestAgainstMesh(t *testing.T) {
 
 	t.Run("evacuate and restore", func(t *testing.T) {
 		r := ctl(t, "-o", "json", "evacuate", "us-east", "--yes")
-		want(t, r, 0, `"result":"done"`)
+		want(t, r, 0, `"result":"done"`, `"phase":"cordon","region":"us-east","state":"CORDONED"`, "region us-east  CORDONED")
 		m.AwaitOwner("BTCUSDT", meshtest.Not("us-east"))
 		m.AwaitOwner("SOLUSDT", meshtest.Not("us-east"))
 		if !cordoned(status(t), "us-east") {
 			t.Fatal("evacuated region not cordoned")
 		}
 		want(t, ctl(t, "evacuate", "us-east", "--yes"), 0, "already satisfied")
-		want(t, ctl(t, "restore", "us-east", "--yes"), 0, "BTCUSDT", "SUCCEEDED")
+		want(t, ctl(t, "restore", "us-east", "--yes"), 0, "region us-east  UNCORDONED", "BTCUSDT", "SUCCEEDED")
 		m.AwaitOwner("BTCUSDT", meshtest.HomeIs("us-east"))
 		if cordoned(status(t), "us-east") {
 			t.Fatal("restored region still cordoned")

@@ -74,6 +74,9 @@ func (a *app) runPlan(ctx context.Context, op, what, path string, req opRequest,
 		return err
 	}
 	t := a.track(op)
+	if !p.DryRun && (op == "evacuate" || op == "restore") {
+		t.region(p, op == "evacuate")
+	}
 	if p.DryRun {
 		t.quiet = true
 		t.update(p, "plan")

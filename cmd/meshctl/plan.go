@@ -50,7 +50,8 @@ type event struct {
 	TS     string `json:"ts"`
 	Op     string `json:"op"`
 	Plan   string `json:"plan,omitempty"`
-	Phase  string `json:"phase"` // "plan" for the plan's own state, "move" for a step
+	Phase  string `json:"phase"` // "cordon", "plan" for the plan's own state, "move" for a step
+	Region string `json:"region,omitempty"`
 	Symbol string `json:"symbol,omitempty"`
 	From   string `json:"from,omitempty"`
 	To     string `json:"to,omitempty"`
@@ -96,6 +97,19 @@ func (t *tracker) emit(v any) {
 	b, err := json.Marshal(v)
 	if err == nil {
 		fmt.Fprintln(t.a.stdout, string(b))
+	}
+}
+
+// region reports the cordon phase of an evacuation (cordoned) or restore (uncordoned), which
+// the server did before storing the plan.
+func (t *tracker) region(p *proto.Plan, cordoned bool) {
+	state := "UNCORDONED"
+	if cordoned {
+		state = "CORDONED"
+	}
+	fmt.Fprintf(t.a.stderr, "%s  region %s  %s\n", t.ts(), p.Region, state)
+	if t.a.json() {
+		t.emit(event{TS: t.ts(), Op: t.op, Plan: p.Id, Phase: "cordon", Region: p.Region, State: state})
 	}
 }
 
