@@ -44,8 +44,10 @@ type flow struct {
 	failures int
 	maxGap   time.Duration
 	lastAns  map[int]time.Time
-	fills    atomic.Int64
-	lastFill atomic.Int64 // unix nano
+	fills     atomic.Int64
+	lastFill  atomic.Int64 // unix nano
+	markAt    atomic.Int64 // unix nano of a mark (a kill); firstFill is the first fill after it
+	firstFill atomic.Int64
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -89,8 +91,12 @@ func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
 				if err == nil && res.Answer != nil {
 					for _, e := range res.Answer.Events {
 						if e.GetTrade() != nil {
+							now := time.Now().UnixNano()
 							f.fills.Add(1)
-							f.lastFill.Store(time.Now().UnixNano())
+							f.lastFill.Store(now)
+							if mark := f.markAt.Load(); mark != 0 && now > mark {
+								f.firstFill.CompareAndSwap(0, now)
+							}
 						}
 					}
 				}
@@ -221,9 +227,37 @@ func TestFailoverOfHomeRegionUnderFlow(t *testing.T) {
 		Tune:    func(c *region.Config) { c.SettleWindow = time.Second; c.SnapshotEvery = 50 },
 	})
 	m.AwaitConverged()
-	first := m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
+	m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
+	// Kill the active controller's region together with the home: the next controller must take
+	// the lease and re-home the symbol exactly once.
+	var ctrl string
+	m.Await("an active controller", func() error {
+		for _, r := range m.Live() {
+			if m.Node(r).ControllerActive() {
+				ctrl = r
+				return nil
+			}
+		}
+		return fmt.Errorf("none")
+	})
+	if ctrl != "us-east" {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		plan, err := m.Node(ctrl).Move(ctx, sym, ctrl, region.OpOptions{Actor: "test"})
+		cancel()
+		if err != nil {
+			t.Fatalf("move to the controller's region: %v", err)
+		}
+		awaitPlan(t, m, plan.Id, proto.PlanState_PLAN_STATE_SUCCEEDED)
+	}
+	first := m.AwaitOwner(sym, meshtest.HomeIs(ctrl))
+	var others []string
+	for _, r := range m.Regions() {
+		if r != ctrl {
+			others = append(others, r)
+		}
+	}
 
-	f := startFlow(t, m, "eu-west", "ap-south")
+	f := startFlow(t, m, others...)
 	m.Await("fills before the failure", func() error {
 		if f.fills.Load() < 20 {
 			return fmt.Errorf("%d fills", f.fills.Load())
@@ -232,11 +266,18 @@ func TestFailoverOfHomeRegionUnderFlow(t *testing.T) {
 	})
 
 	killed := time.Now()
-	m.Kill("us-east")
-	rec := m.AwaitOwner(sym, meshtest.Not("us-east"))
+	f.markAt.Store(killed.UnixNano())
+	m.Kill(ctrl)
+	rec := m.AwaitOwner(sym, meshtest.Not(ctrl))
 	rehomed := time.Since(killed)
-	if rec.HomeRegion != "eu-west" {
-		t.Errorf("re-homed to %s, want the next preferred region eu-west", rec.HomeRegion)
+	want := ""
+	for _, r := range []string{"us-east", "eu-west", "ap-south"} { // the symbol's preferences
+		if r != ctrl && want == "" {
+			want = r
+		}
+	}
+	if rec.HomeRegion != want {
+		t.Errorf("re-homed to %s, want the next preferred live region %s", rec.HomeRegion, want)
 	}
 	if rec.Epoch <= first.Epoch {
 		t.Errorf("epoch %d after failover, was %d", rec.Epoch, first.Epoch)
@@ -249,8 +290,8 @@ func TestFailoverOfHomeRegionUnderFlow(t *testing.T) {
 		}
 		return nil
 	})
-	rto := time.Duration(f.lastFill.Load() - killed.UnixNano())
-	t.Logf("SIGKILL-like loss of the home region: re-homed after %v, first fill after %v (RTO)", rehomed, rto)
+	rto := time.Duration(f.firstFill.Load() - killed.UnixNano())
+	t.Logf("loss of the home and controller region %s: re-homed after %v, first fill after %v (RTO)", ctrl, rehomed, rto)
 	acked := f.end()
 
 	rep := checkLog(t, m, acked)
@@ -258,11 +299,29 @@ func TestFailoverOfHomeRegionUnderFlow(t *testing.T) {
 		t.Errorf("EVT epochs %v: want the old and the new owner's", rep.Epochs)
 	}
 	t.Logf("%d commands, %d acknowledged, epochs %v", rep.Commands, len(acked), rep.Epochs)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	hist, err := m.Node(want).History(ctx, sym, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failovers := 0
+	for _, e := range hist {
+		if e.Action == proto.AuditAction_AUDIT_ACTION_FAILOVER {
+			failovers++
+			if e.OldHome != ctrl || e.NewEpoch != e.OldEpoch+1 {
+				t.Errorf("failover entry %v", e)
+			}
+		}
+	}
+	if failovers != 1 {
+		t.Errorf("%d failover entries in the history, want exactly 1: %v", failovers, hist)
+	}
 
 	// The old owner comes back: it must not run the matcher or publish anything stale.
-	m.Restart("us-east")
+	m.Restart(ctrl)
 	m.AwaitConverged()
-	if running := m.Node("us-east").Matching(); len(running) != 0 {
+	if running := m.Node(ctrl).Matching(); len(running) != 0 {
 		t.Errorf("restarted old owner runs matchers %v", running)
 	}
 	checkLog(t, m, acked)
