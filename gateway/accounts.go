@@ -68,6 +68,31 @@ func CreateAPIKey(ctx context.Context, js jetstream.JetStream, account uint64, p
 	return key, secret, nil
 }
 
+// EnsureAPIKey stores k in KV ACCOUNTS unless a key of that name exists (which is kept).
+func EnsureAPIKey(ctx context.Context, js jetstream.JetStream, k BootstrapKey) error {
+	perms := k.Permissions
+	if len(perms) == 0 {
+		perms = []proto.Permission{proto.Permission_PERMISSION_READ, proto.Permission_PERMISSION_TRADE}
+	}
+	rec := &proto.ApiKey{SchemaVersion: proto.SchemaVersion, ApiKey: k.APIKey, Secret: []byte(k.Secret),
+		Account: k.Account, Permissions: perms, CreatedUnixNano: time.Now().UnixNano()}
+	if err := rec.Validate(); err != nil {
+		return fmt.Errorf("ensure api key: %w", err)
+	}
+	kv, err := js.KeyValue(ctx, client.BucketAccounts)
+	if err != nil {
+		return fmt.Errorf("ensure api key: open bucket %s: %w", client.BucketAccounts, err)
+	}
+	b, err := gproto.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("ensure api key: %w", err)
+	}
+	if _, err := kv.Create(ctx, apiKeyPrefix+k.APIKey, b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("ensure api key: %w", err)
+	}
+	return nil
+}
+
 // keyring caches the API keys of KV ACCOUNTS, kept current by a watch.
 type keyring struct {
 	mu   sync.RWMutex

@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region/client"
 )
 
@@ -23,6 +25,11 @@ type Config struct {
 	Submitter *client.Submitter
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
+	// TLS, when set, makes the server speak HTTPS and WSS with it (URL then starts "https").
+	TLS *tls.Config
+	// BootstrapKeys are created in KV ACCOUNTS by Start when absent (demo and local setups; an
+	// existing key of the same name is left as it is).
+	BootstrapKeys []BootstrapKey
 
 	// MaxBodyBytes bounds a request body (default 64 KiB).
 	MaxBodyBytes int64
@@ -49,6 +56,10 @@ type Config struct {
 	WSPingInterval, WSPongTimeout time.Duration
 	// WSMaxStreams bounds the streams of one WebSocket connection (default 1024).
 	WSMaxStreams int
+	// NoShutdownEvent stops Close from sending Binance's serverShutdown event before closing
+	// WebSocket connections (1001). The event is Binance behaviour since 2026, but clients older
+	// than it may choke on it: go-binance v2.8.7's combined depth handler panics on it.
+	NoShutdownEvent bool
 	// WSInboundRate bounds the inbound messages per second of one WebSocket (default 5).
 	WSInboundRate int
 
@@ -139,8 +150,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: NC is required", ErrInvalidConfig)
 	case c.MaxBodyBytes < 0 || c.RecentTrades < 0 || c.WSMaxStreams < 0 || c.WSInboundRate < 0:
 		return fmt.Errorf("%w: negative size", ErrInvalidConfig)
+	case c.ReadYourWrites < 0:
+		return fmt.Errorf("%w: negative ReadYourWrites", ErrInvalidConfig)
 	case c.RequestTimeout < 0 || c.ReadYourWrites < 0 || c.ListenKeyTTL < 0:
 		return fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 	}
 	return nil
+}
+
+// BootstrapKey is an API key given in configuration.
+type BootstrapKey struct {
+	APIKey, Secret string
+	Account        uint64
+	// Permissions; none means read and trade.
+	Permissions []proto.Permission
 }

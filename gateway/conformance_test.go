@@ -202,6 +202,11 @@ func TestGoBinanceREST(t *testing.T) {
 	if _, err := unknown.NewGetAccountService().Do(ctx); apiCode(err) != -2015 {
 		t.Fatalf("unknown key: %v", err)
 	}
+	demo := binance.NewClient(demoKey, demoSecret)
+	demo.BaseURL = e.gw["ap-south"].URL()
+	if a, err := demo.NewGetAccountService().Do(ctx); err != nil || a.UID != 99 {
+		t.Fatalf("bootstrap key: %v %+v", err, a)
+	}
 	if _, err := maker.NewAveragePriceService().Symbol(sym).Do(context.Background()); apiCode(err) != -1000 {
 		t.Fatalf("unserved endpoint: %v", err)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,6 +90,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: open bucket %s: %w", client.BucketAccounts, err)
 	}
+	for _, k := range g.cfg.BootstrapKeys {
+		if err := EnsureAPIKey(ctx, g.js, k); err != nil {
+			return fmt.Errorf("gateway: bootstrap key for account %d: %w", k.Account, err)
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	g.goRun(func() {
@@ -122,6 +128,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return runCtx },
 	}
+	if g.cfg.TLS != nil {
+		ln = tls.NewListener(ln, g.cfg.TLS)
+		g.ln = ln
+	}
 	g.goRun(func() {
 		if err := g.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("serve_failed", "err", err)
@@ -145,6 +155,9 @@ func (g *Gateway) URL() string {
 	defer g.mu.Unlock()
 	if g.ln == nil {
 		return ""
+	}
+	if g.cfg.TLS != nil {
+		return "https://" + g.ln.Addr().String()
 	}
 	return "http://" + g.ln.Addr().String()
 }

@@ -14,6 +14,12 @@ import (
 
 const sym = "BTCUSDT"
 
+// A bootstrap key every test gateway creates from its configuration.
+const (
+	demoKey    = "demoKey0123456789demoKey0123456789demoKey0123456789demoKey01234"
+	demoSecret = "demoSecret"
+)
+
 // env is a 3-region mesh with BTCUSDT homed in us-east and a gateway in every region.
 type env struct {
 	m  *meshtest.Mesh
@@ -37,6 +43,7 @@ func newEnv(t *testing.T, tune ...func(*region.Config)) *env {
 	for _, r := range m.Regions() {
 		cfg := gateway.LocalConfig()
 		cfg.Region, cfg.NC, cfg.Submitter = r, m.Node(r).Conn(), m.Node(r).Submitter()
+		cfg.BootstrapKeys = []gateway.BootstrapKey{{APIKey: demoKey, Secret: demoSecret, Account: 99}}
 		g, err := gateway.New(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -72,8 +79,9 @@ func (e *env) client(t *testing.T, region string, account uint64) *binance.Clien
 	return c
 }
 
+// ctxT is a context for a whole test: 90 s, ended by the test's cleanup.
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

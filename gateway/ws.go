@@ -480,7 +480,9 @@ func (h *hub) closeAll() {
 		case c.api:
 			ev, _ = json.Marshal(map[string]any{"event": json.RawMessage(ev)})
 		}
-		c.enqueue(ev)
+		if !h.g.cfg.NoShutdownEvent {
+			c.enqueue(ev)
+		}
 		c.drainOne.Do(func() { close(c.closing) })
 	}
 }

@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	binance "github.com/adshao/go-binance/v2"
 	"github.com/adshao/go-binance/v2/common"
+	"github.com/gorilla/websocket"
 )
 
 // pointWS points go-binance's package-level WebSocket endpoints at a gateway (the client has no
@@ -17,6 +19,12 @@ func pointWS(t *testing.T, url string) {
 	oldWS, oldComb := binance.BaseWsMainURL, binance.BaseCombinedMainURL
 	binance.BaseWsMainURL, binance.BaseCombinedMainURL = ws+"/ws", ws+"/stream?streams="
 	t.Cleanup(func() { binance.BaseWsMainURL, binance.BaseCombinedMainURL = oldWS, oldComb })
+}
+
+func stopAll(stops []chan struct{}) {
+	for _, s := range stops {
+		close(s)
+	}
 }
 
 func recv[T any](t *testing.T, ch <-chan T, what string) T {
@@ -46,11 +54,10 @@ func TestGoBinanceWebSocket(t *testing.T) {
 		default:
 		}
 	}
-	stopAll := func(stops ...chan struct{}) {
-		for _, s := range stops {
-			close(s)
-		}
-	}
+	var stops []chan struct{}
+	var stopOnce sync.Once
+	stopAll := func() { stopOnce.Do(func() { stopAll(stops) }) }
+	t.Cleanup(stopAll) // before the gateways close: go-binance's combined depth handler panics on serverShutdown
 
 	depth := make(chan *binance.WsDepthEvent, 64)
 	_, stop1, err := binance.WsDepthServe(sym, func(ev *binance.WsDepthEvent) { depth <- ev }, onErr)
@@ -81,7 +88,7 @@ func TestGoBinanceWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopAll(stop1, stop2, stop3, stop4, stop5)
+	stops = append(stops, stop1, stop2, stop3, stop4, stop5)
 
 	snap, err := watcher.NewDepthService().Symbol(sym).Do(ctx)
 	if err != nil {
@@ -139,6 +146,38 @@ func TestGoBinanceWebSocket(t *testing.T) {
 	case err := <-errs:
 		t.Fatalf("stream error: %v", err)
 	default:
+	}
+
+	// Closing the gateway tells every stream client serverShutdown, then closes with 1001.
+	// (go-binance v2.8.7's combined depth handler panics on that frame, as it would against
+	// Binance itself: its streams are stopped first.)
+	stopAll()
+	wsBase := "ws" + strings.TrimPrefix(e.gw["ap-south"].URL(), "http")
+	raw, _, err := websocket.DefaultDialer.Dial(wsBase+"/stream?streams=btcusdt@trade", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.WriteJSON(map[string]any{"method": "LIST_SUBSCRIPTIONS", "id": 1}); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Result []string `json:"result"`
+		ID     int      `json:"id"`
+	}
+	if err := raw.ReadJSON(&list); err != nil || len(list.Result) != 1 || list.Result[0] != "btcusdt@trade" || list.ID != 1 {
+		t.Fatalf("LIST_SUBSCRIPTIONS: %v %+v", err, list)
+	}
+	_ = e.gw["ap-south"].Close()
+	var bye struct {
+		Stream string         `json:"stream"`
+		Data   map[string]any `json:"data"`
+	}
+	if err := raw.ReadJSON(&bye); err != nil || bye.Stream != "!serverShutdown" || bye.Data["e"] != "serverShutdown" || bye.Data["E"] == nil {
+		t.Fatalf("shutdown frame: %v %+v", err, bye)
+	}
+	if _, _, err := raw.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+		t.Fatalf("close: %v, want 1001", err)
 	}
 }
 

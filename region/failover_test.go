@@ -39,17 +39,17 @@ func newOrder(symbol, id string, acct uint64, side proto.Side, tif proto.TimeInF
 // flow places orders from the given regions until stopped, remembering every acknowledged
 // request id. Orders alternate sides around one price so that many of them trade.
 type flow struct {
-	mu       sync.Mutex
-	acked    map[string]bool
-	failures int
-	maxGap   time.Duration
-	lastAns  map[int]time.Time
+	mu        sync.Mutex
+	acked     map[string]bool
+	failures  int
+	maxGap    time.Duration
+	lastAns   map[int]time.Time
 	fills     atomic.Int64
 	lastFill  atomic.Int64 // unix nano
 	markAt    atomic.Int64 // unix nano of a mark (a kill); firstFill is the first fill after it
 	firstFill atomic.Int64
-	stop     chan struct{}
-	wg       sync.WaitGroup
+	stop      chan struct{}
+	wg        sync.WaitGroup
 }
 
 func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {

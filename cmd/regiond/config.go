@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +14,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/geomesh/geomesh/gateway"
 	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
 )
 
@@ -28,6 +33,18 @@ const (
 	// envGossipKeys is the gossip keyring: comma-separated base64 keys of 16, 24 or 32 bytes,
 	// the first one primary (gossip.keys).
 	envGossipKeys = "GEOMESH_GOSSIP_KEYS"
+	// envAdminToken is the bearer token of the admin API (admin_token).
+	envAdminToken = "GEOMESH_ADMIN_TOKEN"
+)
+
+// Listen addresses of the gateway (client API) and the admin API. The local profile picks free
+// ports, so tests and several nodes on one machine never clash.
+const (
+	defaultHTTPAddr       = "127.0.0.1:8080"
+	defaultAdminAddr      = "127.0.0.1:9090"
+	localHTTPAddr         = "127.0.0.1:0"
+	localAdminAddr        = "127.0.0.1:0"
+	generatedTokenBytes   = 16 // a generated admin token is 32 hex characters
 )
 
 // fileConfig is the schema of a regiond config file. Unknown keys are refused. Every key is
@@ -60,6 +77,15 @@ const (
 //	  duplicate_window: 2m
 //	  sync_interval: 0s             # 0 keeps nats-server's default
 //	  sync_always: false
+//	http_addr: 127.0.0.1:8080       # gateway (Binance REST + WebSocket); local profile: 127.0.0.1:0
+//	admin_addr: 127.0.0.1:9090      # admin API for meshctl; local profile: 127.0.0.1:0
+//	admin_token: <token>            # prefer GEOMESH_ADMIN_TOKEN; required for lan and wan,
+//	                                # generated and logged when absent in the local profile
+//	bootstrap_keys:                 # API keys created in ACCOUNTS at start unless they exist
+//	  - account: 1
+//	    api_key: <key>              # [A-Za-z0-9], as clients send it in X-MBX-APIKEY
+//	    secret: <secret>            # HMAC-SHA256 secret
+//	    permissions: [read, trade]  # default both
 //	log:
 //	  level: info                   # debug, info, warn, error
 //	  format: json                  # json (default for lan, wan) or text (default for local)
@@ -75,6 +101,11 @@ type fileConfig struct {
 	Cluster   clusterSection   `yaml:"cluster"`
 	JetStream jetStreamSection `yaml:"jetstream"`
 	Log       logSection       `yaml:"log"`
+
+	HTTPAddr      string                `yaml:"http_addr"`
+	AdminAddr     string                `yaml:"admin_addr"`
+	AdminToken    string                `yaml:"admin_token"`
+	BootstrapKeys []bootstrapKeySection `yaml:"bootstrap_keys"`
 
 	SettleWindow     string          `yaml:"settle_window"`
 	LeaseTTL         string          `yaml:"lease_ttl"`
@@ -144,6 +175,14 @@ func (s symbolSection) config() region.SymbolConfig {
 	}
 }
 
+// bootstrapKeySection is one entry of bootstrap_keys.
+type bootstrapKeySection struct {
+	Account     uint64   `yaml:"account"`
+	APIKey      string   `yaml:"api_key"`
+	Secret      string   `yaml:"secret"`
+	Permissions []string `yaml:"permissions"`
+}
+
 type logSection struct {
 	Level     string `yaml:"level"`
 	Format    string `yaml:"format"`
@@ -155,6 +194,7 @@ type settings struct {
 	node      region.Config
 	logLevel  slog.Level
 	logFormat string // "json" or "text"
+	front     frontConfig
 }
 
 // unknownFieldRE rewrites yaml's strict-mode message into one naming the key.
@@ -214,6 +254,9 @@ func (fc *fileConfig) applyEnv(lookup func(string) (string, bool)) {
 	if v, ok := lookup(envGossipKeys); ok && v != "" {
 		fc.Gossip.Keys = splitList(v)
 		fc.keysFrom = envGossipKeys
+	}
+	if v, ok := lookup(envAdminToken); ok && v != "" {
+		fc.AdminToken = v
 	}
 }
 
@@ -307,6 +350,9 @@ func (fc *fileConfig) resolve() (settings, error) {
 	if err := fc.resolveMatching(c); err != nil {
 		return s, err
 	}
+	if s.front, err = fc.resolveFront(profile); err != nil {
+		return s, err
+	}
 
 	s.logLevel = slog.LevelInfo
 	if fc.Log.Level != "" {
@@ -368,6 +414,85 @@ func (fc *fileConfig) resolveMatching(c *region.Config) error {
 		c.Symbols = append(c.Symbols, sym.config())
 	}
 	return nil
+}
+
+// resolveFront sets the gateway and admin API keys. The admin API is never open: outside the
+// local profile a token is required; in the local profile a missing one is generated (and
+// logged once by runNode).
+func (fc *fileConfig) resolveFront(profile mesh.Profile) (frontConfig, error) {
+	f := frontConfig{httpAddr: defaultHTTPAddr, adminAddr: defaultAdminAddr, adminToken: fc.AdminToken}
+	if profile == mesh.ProfileLocal {
+		f.httpAddr, f.adminAddr = localHTTPAddr, localAdminAddr
+	}
+	for _, a := range []struct {
+		dst      *string
+		key, val string
+	}{{&f.httpAddr, "http_addr", fc.HTTPAddr}, {&f.adminAddr, "admin_addr", fc.AdminAddr}} {
+		if err := checkHostPort(a.key, a.val); err != nil {
+			return f, err
+		}
+		setStr(a.dst, a.val)
+	}
+	if f.httpAddr == f.adminAddr && !strings.HasSuffix(f.httpAddr, ":0") {
+		return f, fmt.Errorf("http_addr and admin_addr are both %s: want two addresses", f.httpAddr)
+	}
+	if f.adminToken == "" {
+		if profile != mesh.ProfileLocal {
+			return f, fmt.Errorf("%w with profile %s: set $%s (or admin_token)", errNoAdminToken, profile, envAdminToken)
+		}
+		f.adminToken, f.tokenGenerated = randomToken(), true
+	}
+	keys, err := resolveBootstrapKeys(fc.BootstrapKeys)
+	if err != nil {
+		return f, err
+	}
+	f.keys = keys
+	return f, nil
+}
+
+// resolveBootstrapKeys checks bootstrap_keys: an account, a key and its secret, known
+// permissions, no key twice. The gateway checks the key's characters when it stores it.
+func resolveBootstrapKeys(in []bootstrapKeySection) ([]gateway.BootstrapKey, error) {
+	var out []gateway.BootstrapKey
+	seen := map[string]bool{}
+	for i, k := range in {
+		where := fmt.Sprintf("bootstrap_keys[%d]", i)
+		switch {
+		case k.Account == 0:
+			return nil, fmt.Errorf("%s: account is required (a positive number)", where)
+		case k.APIKey == "" || k.Secret == "":
+			return nil, fmt.Errorf("%s: api_key and secret are required", where)
+		case seen[k.APIKey]:
+			return nil, fmt.Errorf("%s: api_key %s is listed twice", where, k.APIKey)
+		}
+		seen[k.APIKey] = true
+		bk := gateway.BootstrapKey{APIKey: k.APIKey, Secret: k.Secret, Account: k.Account}
+		for _, p := range k.Permissions {
+			perm, ok := permissions[strings.ToLower(p)]
+			if !ok {
+				return nil, fmt.Errorf("%s: permission %q: want read or trade", where, p)
+			}
+			if slices.Contains(bk.Permissions, perm) {
+				return nil, fmt.Errorf("%s: permission %q is listed twice", where, p)
+			}
+			bk.Permissions = append(bk.Permissions, perm)
+		}
+		out = append(out, bk)
+	}
+	return out, nil
+}
+
+// permissions are the names of bootstrap_keys[].permissions.
+var permissions = map[string]proto.Permission{
+	"read":  proto.Permission_PERMISSION_READ,
+	"trade": proto.Permission_PERMISSION_TRADE,
+}
+
+// randomToken is a fresh admin token: 32 hex characters from crypto/rand.
+func randomToken() string {
+	b := make([]byte, generatedTokenBytes)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics on failure)
+	return hex.EncodeToString(b)
 }
 
 func setStr(dst *string, v string) {

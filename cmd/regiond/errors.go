@@ -7,6 +7,8 @@ var (
 	errUsage = errors.New("bad configuration")
 	// errRuntime marks a failure after the configuration was accepted: exit code 1.
 	errRuntime = errors.New("runtime failure")
+	// errNoAdminToken: the admin API needs a token outside the local profile.
+	errNoAdminToken = errors.New("admin_token is required")
 )
 
 // Exit codes.

@@ -61,6 +61,13 @@ func newNodeFlags(fs *pflag.FlagSet) *nodeFlags {
 	f.duration("submit-timeout", "bound on appending one client command (submit_timeout)",
 		func(c *fileConfig, v string) { c.SubmitTimeout = v })
 
+	f.str("http-addr", "gateway listen host:port, Binance REST and WebSocket (http_addr)",
+		func(c *fileConfig, v string) { c.HTTPAddr = v })
+	f.str("admin-addr", "admin API listen host:port, for meshctl (admin_addr)",
+		func(c *fileConfig, v string) { c.AdminAddr = v })
+	f.str("admin-token", "admin API bearer token (admin_token; prefer $"+envAdminToken+")",
+		func(c *fileConfig, v string) { c.AdminToken = v })
+
 	f.str("log-level", "debug, info, warn or error (log.level)", func(c *fileConfig, v string) { c.Log.Level = v })
 	f.str("log-format", "json or text; default json, text with the local profile (log.format)",
 		func(c *fileConfig, v string) { c.Log.Format = v })
