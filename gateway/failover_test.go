@@ -7,18 +7,19 @@ import (
 
 	binance "github.com/adshao/go-binance/v2"
 
+	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
 	"github.com/geomesh/geomesh/test/meshtest"
 )
 
-// TestGoBinanceAcrossFailover kills the home region of BTCUSDT under a go-binance client: the
-// acknowledged order stays findable by origClientOrderId from another region, trading resumes
-// (the client may see retryable errors meanwhile), and the depth stream of a surviving region
-// has no gap in its update ids.
-func TestGoBinanceAcrossFailover(t *testing.T) {
+// TestGoBinanceAcrossMoveAndFailover moves BTCUSDT from us-east to eu-west under a go-binance
+// client (no request may fail), then kills the new home: the acknowledged order stays findable
+// by origClientOrderId from another region, trading resumes (the client may see retryable errors
+// meanwhile), and the depth stream of a surviving region has no gap in its update ids.
+func TestGoBinanceAcrossMoveAndFailover(t *testing.T) {
 	e := newEnv(t, func(c *region.Config) { c.SettleWindow = time.Second })
 	ctx := ctxT(t)
-	maker := e.client(t, "eu-west", 1)
+	maker := e.client(t, "us-east", 1)
 	makerAP := e.client(t, "ap-south", 1)
 	taker := e.client(t, "ap-south", 2)
 	pointWS(t, e.gw["ap-south"].URL())
@@ -38,9 +39,33 @@ func TestGoBinanceAcrossFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = e.gw["us-east"].Close()
-	e.m.Kill("us-east")
-	e.m.AwaitOwner(sym, meshtest.Not("us-east"))
+
+	// Planned move to eu-west while orders keep coming in through ap-south: none may fail.
+	plan, err := e.m.Node("ap-south").Move(ctx, sym, "eu-west", region.OpOptions{Actor: "test", Reason: "gateway test"})
+	if err != nil {
+		t.Fatalf("move: %v", err)
+	}
+	for i := 0; ; i++ {
+		if _, err := taker.NewCreateOrderService().Symbol(sym).Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+			TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.001").Price("10000.00").NewClientOrderID(fmt.Sprintf("mv-%d", i)).
+			Do(ctx); err != nil {
+			t.Fatalf("order %d during the planned move: %v", i, err)
+		}
+		p, err := e.m.Node("us-east").Plan(ctx, plan.Id)
+		if err == nil && p.State == proto.PlanState_PLAN_STATE_SUCCEEDED {
+			t.Logf("%d orders placed during the move", i+1)
+			break
+		}
+		if i > 2000 {
+			t.Fatalf("move not done: %v %v", p, err)
+		}
+	}
+	e.m.AwaitOwner(sym, meshtest.HomeIs("eu-west"))
+
+	// Failover: the new home dies.
+	_ = e.gw["eu-west"].Close()
+	e.m.Kill("eu-west")
+	e.m.AwaitOwner(sym, meshtest.Not("eu-west"))
 
 	// The acknowledged order, from a surviving region, by client order id.
 	o, err := taker.NewGetOrderService().Symbol(sym).OrigClientOrderID("fo-1").Do(ctx)
