@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 	"github.com/geomesh/geomesh/region/client"
 	"github.com/geomesh/geomesh/test/meshtest"
 )
+
+// benchSeq keeps request ids unique across -count repetitions (which share one mesh): a
+// repeated id would measure the dedupe path instead of an order.
+var benchSeq atomic.Int64
 
 func reportLatency(b *testing.B, d []time.Duration) {
 	slices.Sort(d)
@@ -33,6 +38,9 @@ func BenchmarkOrderLatency(b *testing.B) {
 		region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")}})
 	m.AwaitConverged()
 	m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
+	// The gateway (and its EVT follower) runs during every sub-benchmark, so all of them see the
+	// same background load.
+	gwURL := startBenchGateway(b, m, "us-east")
 	b.Run("raw_append_R3", func(b *testing.B) {
 		js := m.Node("us-east").JetStream()
 		ctx := context.Background()
@@ -60,7 +68,7 @@ func BenchmarkOrderLatency(b *testing.B) {
 				if i%2 == 1 {
 					side = proto.Side_SIDE_SELL
 				}
-				id := fmt.Sprintf("s-%d-%d", wait, i)
+				id := fmt.Sprintf("s-%d-%d", wait, benchSeq.Add(1))
 				cmd := &proto.Command{Symbol: sym, RequestId: id, Body: &proto.Command_NewOrder{NewOrder: &proto.NewOrder{
 					Account: uint64(1 + i%2), ClientOrderId: id, Side: side, Type: proto.OrderType_ORDER_TYPE_LIMIT,
 					TimeInForce: proto.TimeInForce_TIME_IN_FORCE_GTC, Price: 1000000, Qty: 100}}}
@@ -73,7 +81,6 @@ func BenchmarkOrderLatency(b *testing.B) {
 			reportLatency(b, d)
 		})
 	}
-	gwURL := startBenchGateway(b, m, "us-east")
 	clients := []*binance.Client{benchClient(b, m, gwURL, 1), benchClient(b, m, gwURL, 2)}
 	b.Run("ping", func(b *testing.B) {
 		d := make([]time.Duration, 0, b.N)
@@ -110,7 +117,7 @@ func BenchmarkOrderLatency(b *testing.B) {
 				start := time.Now()
 				_, err := clients[i%2].NewCreateOrderService().Symbol(sym).Side(side).Type(binance.OrderTypeLimit).
 					TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.001").Price("10000.00").NewOrderRespType(resp).
-					NewClientOrderID(fmt.Sprintf("b-%s-%d", resp, i)).Do(ctx)
+					NewClientOrderID(fmt.Sprintf("b-%s-%d", resp, benchSeq.Add(1))).Do(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
