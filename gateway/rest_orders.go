@@ -27,6 +27,12 @@ func orderRequestID(account uint64, clientOrderID string) string {
 	return "o:" + strconv.FormatUint(account, 10) + ":" + clientOrderID
 }
 
+// replaceRequestID is the dedupe id of a cancel-replace: its own namespace, so a new order id
+// reused by a cancel-replace is not mistaken for a retry of the earlier plain order.
+func replaceRequestID(account uint64, clientOrderID string) string {
+	return "r:" + strconv.FormatUint(account, 10) + ":" + clientOrderID
+}
+
 func cancelRequestID(account uint64, clientID string) string {
 	return "c:" + strconv.FormatUint(account, 10) + ":" + clientID
 }
@@ -433,7 +439,7 @@ func (g *Gateway) cancelReplace(q *req) (any, *apiError) {
 	if aerr := g.countOrder(q); aerr != nil {
 		return nil, aerr
 	}
-	ans, aerr := g.submit(q, s, &proto.Command{RequestId: orderRequestID(no.Account, no.ClientOrderId),
+	ans, aerr := g.submit(q, s, &proto.Command{RequestId: replaceRequestID(no.Account, no.ClientOrderId),
 		Body: &proto.Command_CancelReplace{CancelReplace: cr}})
 	if aerr != nil {
 		return nil, aerr
