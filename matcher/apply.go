@@ -12,8 +12,7 @@ package matcher
 // GTC and LIMIT_MAKER orders that would rest without taking (MARKET, IOC and FOK are rejected);
 // HALT accepts only set-phase.
 func (b *Book) Apply(c *Command) []Event {
-	clear(b.ev) // the previous command's events; emit relies on zeroed slots
-	b.ev = b.ev[:0]
+	b.ev = b.ev[:0] // emit overwrites or zeroes each reused slot
 	b.dirty = b.dirty[:0]
 	if b.seq != 0 && c.Seq <= b.seq {
 		return nil
@@ -36,7 +35,7 @@ func (b *Book) Apply(c *Command) []Event {
 		b.reject(ErrUnknownCommand, c.Account, 0, "")
 	}
 	b.flushDepth()
-	return b.ev
+	return b.ev[:len(b.ev):len(b.ev)] // a caller's append must not write into the buffer
 }
 
 func (b *Book) reject(err *CodeError, acct, orderID uint64, clientOrderID string) {
@@ -220,7 +219,7 @@ func (b *Book) expireTaker(t *order, st *takerState, r Reason) {
 	e := b.emit(EvExpired)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type, e.Price = t.id, t.account, t.clientOrderID, t.side, t.typ, t.price
 	e.Qty, e.QuoteQty, e.ExecutedQty, e.ExecutedQuote, e.Reason = t.qty, st.quoteQty, t.executed, t.executedQuote, r
-	e.TimeInForce = t.tif
+	e.TimeInForce, e.CancelClientOrderID = t.tif, "" // the fields endOrder sets (see emit)
 }
 
 // endOrder emits Canceled or Expired for a resting order and removes it.
@@ -229,7 +228,7 @@ func (b *Book) endOrder(oi int32, k EventKind, r Reason, cancelID string) {
 	e := b.emit(k)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type, e.Price = o.id, o.account, o.clientOrderID, o.side, o.typ, o.price
 	e.Qty, e.ExecutedQty, e.ExecutedQuote, e.Reason, e.CancelClientOrderID = o.qty, o.executed, o.executedQuote, r, cancelID
-	e.TimeInForce = o.tif
+	e.TimeInForce, e.QuoteQty = o.tif, 0 // the fields expireTaker sets (see emit)
 	b.remove(oi)
 }
 
@@ -422,7 +421,7 @@ func (b *Book) cancelReplace(c *Command) {
 	}
 	e := b.emit(EvReplaced)
 	e.Account, e.OrderID, e.NewOrderID, e.NewOrderResult = c.Account, canceled, newID, newResult
-	e.CancelResult = Success
+	e.CancelResult, e.Code, e.NewOrderCode = Success, 0, 0
 	if cancelErr != nil {
 		e.CancelResult, e.Code = Failure, cancelErr.Code
 	}

@@ -112,9 +112,12 @@ func NewBook(spec Spec) (*Book, error) {
 // Spec returns the symbol spec.
 func (b *Book) Spec() Spec { return b.spec }
 
-// emit appends an event of kind k to the buffer and returns it for filling in. Slots past
-// len(b.ev) are always zero (Apply clears the previous command's events in one call), so emit
-// does not clear each event.
+// emit appends an event of kind k to the buffer and returns it for filling in. The slot may
+// still hold an event of an earlier command. If that event has another kind, emit zeroes the
+// slot; if it has kind k, emit leaves it as it is, because the writer of each kind sets every
+// field that kind uses (see Event), zero or not, so nothing stale survives. On the hot path (a
+// cancel-replace emits the same kinds in the same order command after command) this writes
+// each event once instead of clearing the buffer and then filling it in.
 func (b *Book) emit(k EventKind) *Event {
 	n := len(b.ev)
 	if n == cap(b.ev) {
@@ -123,7 +126,10 @@ func (b *Book) emit(k EventKind) *Event {
 		b.ev = b.ev[:n+1]
 	}
 	e := &b.ev[n]
-	e.Kind = k
+	if e.Kind != k {
+		*e = Event{}
+		e.Kind = k
+	}
 	return e
 }
 
@@ -145,7 +151,7 @@ func (b *Book) flushDepth() {
 	}
 	b.lastUp++
 	for _, d := range b.dirty {
-		e := b.emit(EvDepthUpdate)
+		e := b.emit(EvDepthUpdate) // sets every field of the kind
 		e.UpdateID, e.Side, e.Price, e.Qty = b.lastUp, d.side, d.price, d.qty
 	}
 }
