@@ -41,23 +41,31 @@ func newEnv(t *testing.T, tune ...func(*region.Config)) *env {
 	m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
 	e := &env{m: m, gw: map[string]*gateway.Gateway{}}
 	for _, r := range m.Regions() {
-		cfg := gateway.LocalConfig()
-		cfg.Region, cfg.NC, cfg.Submitter = r, m.Node(r).Conn(), m.Node(r).Submitter()
-		cfg.BootstrapKeys = []gateway.BootstrapKey{{APIKey: demoKey, Secret: demoSecret, Account: 99}}
-		g, err := gateway.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err = g.Start(ctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("start gateway %s: %v", r, err)
-		}
-		t.Cleanup(func() { _ = g.Close() })
-		e.gw[r] = g
+		e.gw[r] = e.startGateway(t, r, nil)
 	}
 	return e
+}
+
+// startGateway starts a gateway in region r (tune adjusts its config), closed by t.Cleanup.
+func (e *env) startGateway(t *testing.T, r string, tune func(*gateway.Config)) *gateway.Gateway {
+	t.Helper()
+	cfg := gateway.LocalConfig()
+	cfg.Region, cfg.NC, cfg.Submitter = r, e.m.Node(r).Conn(), e.m.Node(r).Submitter()
+	cfg.BootstrapKeys = []gateway.BootstrapKey{{APIKey: demoKey, Secret: demoSecret, Account: 99}}
+	if tune != nil {
+		tune(&cfg)
+	}
+	g, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := g.Start(ctx); err != nil {
+		t.Fatalf("start gateway %s: %v", r, err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	return g
 }
 
 // client returns a go-binance client of a new API key for account, pointed at region's gateway.

@@ -120,6 +120,20 @@ func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// goConn runs f on a goroutine Close waits for; not after Close began.
+func (h *hub) goConn(f func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
+}
+
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) { g.streams.serveWS(w, r) }
 
 // stop closes the connection once and releases its subscriptions.

@@ -10,6 +10,8 @@ import (
 	binance "github.com/adshao/go-binance/v2"
 	"github.com/adshao/go-binance/v2/common"
 	"github.com/gorilla/websocket"
+
+	"github.com/geomesh/geomesh/gateway"
 )
 
 // pointWS points go-binance's package-level WebSocket endpoints at a gateway (the client has no
@@ -240,5 +242,31 @@ func TestGoBinanceWebSocketAPI(t *testing.T) {
 		if i > 50 {
 			t.Fatal("no executionReport on the WS API subscription")
 		}
+	}
+}
+
+// TestListenKeyExpiry: a closed listen key ends its stream with listenKeyExpired, from a gateway
+// in another region than the one that closed it.
+func TestListenKeyExpiry(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	fast := e.startGateway(t, "ap-south", func(c *gateway.Config) { c.WSPingInterval = 50 * time.Millisecond })
+	c := e.client(t, "eu-west", 5)
+	lk, err := c.NewStartUserStreamService().Do(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pointWS(t, fast.URL())
+	user := make(chan *binance.WsUserDataEvent, 4)
+	_, stop, err := binance.WsUserDataServe(lk, func(ev *binance.WsUserDataEvent) { user <- ev }, func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(stop)
+	if err := c.NewCloseUserStreamService().ListenKey(lk).Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ev := recv(t, user, "listenKeyExpired"); ev.Event != "listenKeyExpired" {
+		t.Fatalf("event %+v", ev)
 	}
 }

@@ -47,7 +47,39 @@ func (wc *wsConn) subscribeUser(name string) bool {
 	}
 	wc.users[name] = sub
 	wc.subs[name] = true
+	wc.h.goConn(func() { wc.watchListenKey(name) })
 	return true
+}
+
+// watchListenKey checks the listen key every WSPingInterval; once it expired or was closed the
+// client gets listenKeyExpired and the stream ends (the connection stays open, as on Binance).
+func (wc *wsConn) watchListenKey(name string) {
+	g := wc.h.g
+	t := time.NewTicker(g.cfg.WSPingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-wc.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		rec, err := getListenKey(ctx, g.accounts, name, g.cfg.Now())
+		cancel()
+		if err != nil || rec != nil {
+			continue // alive, or KV unreachable: keep streaming
+		}
+		wc.mu.Lock()
+		_, live := wc.users[name]
+		wc.mu.Unlock()
+		if !live {
+			return // unsubscribed
+		}
+		wc.unsubscribe(name)
+		b, _ := json.Marshal(map[string]any{"e": "listenKeyExpired", "E": g.cfg.Now().UnixMilli(), "listenKey": name})
+		wc.push(name, b)
+		return
+	}
 }
 
 // executionReport is the user-data event of an order change, with every field go-binance decodes.
