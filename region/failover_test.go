@@ -53,6 +53,11 @@ type flow struct {
 }
 
 func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
+	return startFlowOn(t, m, sym, regions...)
+}
+
+// startFlowOn is startFlow on symbol.
+func startFlowOn(t *testing.T, m *meshtest.Mesh, symbol string, regions ...string) *flow {
 	f := &flow{acked: map[string]bool{}, stop: make(chan struct{}), lastAns: map[int]time.Time{}}
 	for i, r := range regions {
 		sub := m.Node(r).Submitter()
@@ -65,12 +70,12 @@ func startFlow(t *testing.T, m *meshtest.Mesh, regions ...string) *flow {
 					return
 				default:
 				}
-				id := fmt.Sprintf("%s-%d", r, n)
+				id := fmt.Sprintf("%s-%s-%d", symbol, r, n)
 				side := proto.Side_SIDE_BUY
 				if n%2 == 1 {
 					side = proto.Side_SIDE_SELL
 				}
-				cmd := newOrder(sym, id, uint64(10+i*2+n%2), side, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 10000)
+				cmd := newOrder(symbol, id, uint64(10+i*2+n%2), side, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 10000)
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				res, err := sub.Submit(ctx, cmd, client.WaitResult)
 				cancel()
