@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	binance "github.com/adshao/go-binance/v2"
 	"github.com/adshao/go-binance/v2/common"
+
+	"github.com/geomesh/geomesh/gateway"
 )
 
 func apiCode(err error) int64 {
@@ -206,6 +210,29 @@ func TestGoBinanceREST(t *testing.T) {
 	demo.BaseURL = e.gw["ap-south"].URL()
 	if a, err := demo.NewGetAccountService().Do(ctx); err != nil || a.UID != 99 {
 		t.Fatalf("bootstrap key: %v %+v", err, a)
+	}
+	// Weight headers, 429 with Retry-After, then 418 for a client that keeps going.
+	frozen := time.Now() // one weight window for the whole loop
+	limited := e.startGateway(t, "eu-west", func(c *gateway.Config) {
+		c.WeightLimit, c.Now = 3, func() time.Time { return frozen }
+	})
+	for i := 1; i <= 20; i++ {
+		res, err := http.Get(limited.URL() + "/api/v3/ping")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		want := http.StatusOK
+		switch {
+		case i > 3+10:
+			want = http.StatusTeapot
+		case i > 3:
+			want = http.StatusTooManyRequests
+		}
+		if res.StatusCode != want || res.Header.Get("X-MBX-USED-WEIGHT-1M") == "" ||
+			(want != http.StatusOK && res.Header.Get("Retry-After") == "") {
+			t.Fatalf("request %d: %d %v, want %d", i, res.StatusCode, res.Header, want)
+		}
 	}
 	if _, err := maker.NewAveragePriceService().Symbol(sym).Do(context.Background()); apiCode(err) != -1000 {
 		t.Fatalf("unserved endpoint: %v", err)

@@ -17,6 +17,8 @@ type limiter struct {
 	weights map[string]*ipWeight
 	oWindow int64 // 10 s index of the order counters
 	orders  map[uint64]int
+	day     int64 // day index of the daily order counters (X-MBX-ORDER-COUNT-1D)
+	daily   map[uint64]int
 }
 
 type ipWeight struct {
@@ -29,7 +31,7 @@ const banAfter429s = 10
 
 func newLimiter(weightLimit, orderLimit int) *limiter {
 	return &limiter{weightLimit: weightLimit, orderLimit: orderLimit,
-		weights: map[string]*ipWeight{}, orders: map[uint64]int{}}
+		weights: map[string]*ipWeight{}, orders: map[uint64]int{}, daily: map[uint64]int{}}
 }
 
 // addWeight charges w to ip at now and returns the weight used in the window, and whether the
@@ -59,19 +61,23 @@ func (l *limiter) addWeight(ip string, w int, now time.Time) (used int, status i
 	return c.used, 0, 0
 }
 
-// addOrder counts one order of account at now; it returns the count in the 10 s window and
-// false when the account is over its limit.
-func (l *limiter) addOrder(account uint64, now time.Time) (int, bool) {
+// addOrder counts one order of account at now; it returns the counts in the 10 s window and
+// the UTC day, and false when the account is over its 10 s limit (the order is not counted).
+func (l *limiter) addOrder(account uint64, now time.Time) (n10s, nDay int, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	win := now.Unix() / 10
-	if win != l.oWindow {
+	if win := now.Unix() / 10; win != l.oWindow {
 		l.oWindow = win
 		clear(l.orders)
 	}
+	if day := now.Unix() / 86400; day != l.day {
+		l.day = day
+		clear(l.daily)
+	}
 	if l.orderLimit >= 0 && l.orders[account] >= l.orderLimit {
-		return l.orders[account], false
+		return l.orders[account], l.daily[account], false
 	}
 	l.orders[account]++
-	return l.orders[account], true
+	l.daily[account]++
+	return l.orders[account], l.daily[account], true
 }

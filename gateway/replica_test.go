@@ -132,11 +132,11 @@ func TestLimiter(t *testing.T) {
 	}
 	l.addOrder(1, now)
 	l.addOrder(1, now)
-	if _, ok := l.addOrder(1, now); ok {
+	if _, _, ok := l.addOrder(1, now); ok {
 		t.Fatal("third order in 10 s allowed")
 	}
-	if _, ok := l.addOrder(1, timeAt(10)); !ok {
-		t.Fatal("next window refused")
+	if n, day, ok := l.addOrder(1, timeAt(10)); !ok || n != 1 || day != 3 {
+		t.Fatalf("next window: %d %d %v", n, day, ok)
 	}
 }
 

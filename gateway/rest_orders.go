@@ -290,10 +290,11 @@ func newOrderOf(orders map[uint64]*orderRec, ans *proto.CommandResult, cid strin
 	return nil
 }
 
-// countOrder applies the per-account order rate limit and sets X-MBX-ORDER-COUNT-10S.
+// countOrder applies the per-account order rate limit and sets the X-MBX-ORDER-COUNT headers.
 func (g *Gateway) countOrder(q *req) *apiError {
-	n, ok := g.limits.addOrder(q.key.Account, q.now)
+	n, day, ok := g.limits.addOrder(q.key.Account, q.now)
 	q.w.Header().Set("X-MBX-ORDER-COUNT-10S", strconv.Itoa(n))
+	q.w.Header().Set("X-MBX-ORDER-COUNT-1D", strconv.Itoa(day))
 	if !ok {
 		return newAPIError(http.StatusTooManyRequests, -1015, "Too many new orders; current limit is %d orders per 10 SECOND.", g.cfg.OrderLimit10s)
 	}
