@@ -179,11 +179,10 @@ func (b *Book) newOrder(c *Command, no *NewOrder) (uint64, *CodeError) {
 	b.byID.advance(b.lastID)
 	ti := b.allocOrder()
 	t := &b.orders[ti]
-	*t = order{
-		prev: none, next: none, level: none, id: b.lastID, account: c.Account, clientOrderID: no.ClientOrderID,
-		price: no.Price, qty: no.Qty, remaining: no.Qty, time: c.Time,
-		side: no.Side, typ: no.Type, tif: no.TimeInForce, stp: no.STP,
-	}
+	// Every field, one store each: a composite literal would be built on the stack and copied.
+	t.prev, t.next, t.level, t.aprev, t.anext, t.acct = none, none, none, 0, 0, 0 // rest links the order
+	t.id, t.account, t.clientOrderID, t.price, t.qty, t.remaining, t.time = b.lastID, c.Account, no.ClientOrderID, no.Price, no.Qty, no.Qty, c.Time
+	t.side, t.typ, t.tif, t.stp, t.executed, t.executedQuote = no.Side, no.Type, no.TimeInForce, no.STP, 0, 0
 	st := takerState{quoteQty: no.QuoteQty, quoteLeft: no.QuoteQty, byQuote: no.Type == Market && no.QuoteQty != 0}
 	e := b.emit(EvAccepted)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type = t.id, t.account, t.clientOrderID, t.side, t.typ

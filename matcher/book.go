@@ -219,7 +219,9 @@ func (b *Book) allocOrder() int32 {
 
 // freeSlot returns slot oi, which holds no resting order, to the free list.
 func (b *Book) freeSlot(oi int32) {
-	b.orders[oi] = order{next: b.freeOrder}
+	o := &b.orders[oi]
+	*o = order{} // zeroed in place (a literal with fields would be built on the stack and copied)
+	o.next = b.freeOrder
 	b.freeOrder = oi
 }
 
