@@ -44,6 +44,9 @@ type Config struct {
 	ReadYourWrites time.Duration
 	// RecentTrades is the number of trades kept per symbol for /api/v3/trades (default 1000).
 	RecentTrades int
+	// EndedOrders is how many filled, canceled or expired orders per symbol stay queryable
+	// (GET /api/v3/order) in the replica; older ones are forgotten (default 200,000).
+	EndedOrders int
 	// ListenKeyTTL is the validity of a listen key after its last keepalive (default 60 min).
 	ListenKeyTTL time.Duration
 	// WeightLimit is the REQUEST_WEIGHT per IP per minute (default 6000); 0 in Validate's input
@@ -79,6 +82,7 @@ func DefaultConfig() Config {
 		RequestTimeout:    10 * time.Second,
 		ReadYourWrites:    2 * time.Second,
 		RecentTrades:      1000,
+		EndedOrders:       200_000,
 		ListenKeyTTL:      60 * time.Minute,
 		WeightLimit:       6000,
 		OrderLimit10s:     100,
@@ -123,6 +127,9 @@ func (c Config) withDefaults() Config {
 	if c.RecentTrades == 0 {
 		c.RecentTrades = d.RecentTrades
 	}
+	if c.EndedOrders == 0 {
+		c.EndedOrders = d.EndedOrders
+	}
 	if c.WeightLimit == 0 {
 		c.WeightLimit = d.WeightLimit
 	}
@@ -148,7 +155,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: Region is required", ErrInvalidConfig)
 	case c.NC == nil:
 		return fmt.Errorf("%w: NC is required", ErrInvalidConfig)
-	case c.MaxBodyBytes < 0 || c.RecentTrades < 0 || c.WSMaxStreams < 0 || c.WSInboundRate < 0:
+	case c.MaxBodyBytes < 0 || c.RecentTrades < 0 || c.EndedOrders < 0 || c.WSMaxStreams < 0 || c.WSInboundRate < 0:
 		return fmt.Errorf("%w: negative size", ErrInvalidConfig)
 	case c.ReadYourWrites < 0:
 		return fmt.Errorf("%w: negative ReadYourWrites", ErrInvalidConfig)

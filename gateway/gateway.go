@@ -58,7 +58,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, js: js, sub: cfg.Submitter, keys: newKeyring(),
 		limits: newLimiter(cfg.WeightLimit, cfg.OrderLimit10s)}
 	g.streams = newHub(g)
-	g.reg = &registry{js: js, log: log, maxTrades: cfg.RecentTrades, symbols: map[string]*symbol{},
+	g.reg = &registry{js: js, log: log, maxTrades: cfg.RecentTrades, maxClosed: cfg.EndedOrders, symbols: map[string]*symbol{},
 		ready: make(chan struct{}), onBatch: g.streams.onBatch}
 	if g.sub == nil {
 		g.sub, err = client.NewSubmitter(cfg.NC, client.SubmitterConfig{})

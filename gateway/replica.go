@@ -39,6 +39,7 @@ type orderRec struct {
 	Status        string
 	TimeNano      int64
 	UpdateNano    int64
+	retired       bool // queued in book.closed
 }
 
 // tradeRec is one public trade.
@@ -74,12 +75,14 @@ type book struct {
 	orders       map[uint64]*orderRec
 	byClient     map[clientKey]uint64
 	open         map[uint64]map[uint64]*orderRec // account -> open orders
-	changed      chan struct{}                   // closed and replaced after every batch
+	closed       []uint64                        // ended orders, oldest first, kept up to maxClosed
+	maxClosed    int
+	changed      chan struct{} // closed and replaced after every batch
 }
 
-func newBook(symbol string, spec matcher.Spec, maxTrades int) *book {
+func newBook(symbol string, spec matcher.Spec, maxTrades, maxClosed int) *book {
 	return &book{symbol: symbol, spec: spec, bids: map[int64]int64{}, asks: map[int64]int64{},
-		maxTrades: maxTrades, orders: map[uint64]*orderRec{}, byClient: map[clientKey]uint64{},
+		maxTrades: maxTrades, maxClosed: maxClosed, orders: map[uint64]*orderRec{}, byClient: map[clientKey]uint64{},
 		open: map[uint64]map[uint64]*orderRec{}, changed: make(chan struct{})}
 }
 
@@ -165,6 +168,22 @@ func (b *book) index(o *orderRec) {
 		delete(m, o.ID)
 		if len(m) == 0 {
 			delete(b.open, o.Account)
+		}
+	}
+	if o.retired {
+		return
+	}
+	o.retired = true
+	b.closed = append(b.closed, o.ID)
+	for len(b.closed) > b.maxClosed { // forget the oldest ended orders: memory stays bounded
+		old := b.orders[b.closed[0]]
+		b.closed = b.closed[1:]
+		if old == nil {
+			continue
+		}
+		delete(b.orders, old.ID)
+		if k := (clientKey{old.Account, old.ClientOrderID}); b.byClient[k] == old.ID {
+			delete(b.byClient, k)
 		}
 	}
 }

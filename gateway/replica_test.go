@@ -68,7 +68,7 @@ func TestReplicaOrderStates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBook("BTCUSDT", matcher.DefaultSpec(), 10)
+			b := newBook("BTCUSDT", matcher.DefaultSpec(), 10, 100)
 			for i, evs := range tc.batches {
 				b.applyBatch(&proto.EventBatch{CmdSeq: uint64(i + 1), CmdTimeUnixNano: int64(i+1) * 1e9, Events: evs})
 			}
@@ -92,7 +92,7 @@ func TestReplicaOrderStates(t *testing.T) {
 }
 
 func TestReplicaDepthAndTrades(t *testing.T) {
-	b := newBook("BTCUSDT", matcher.DefaultSpec(), 2)
+	b := newBook("BTCUSDT", matcher.DefaultSpec(), 2, 100)
 	b.applyBatch(&proto.EventBatch{CmdSeq: 1, Events: []*proto.Event{depthUpd(1, sell, 101, 5), depthUpd(1, sell, 100, 3), depthUpd(1, buy, 99, 7)}})
 	b.applyBatch(&proto.EventBatch{CmdSeq: 1, Events: []*proto.Event{depthUpd(9, buy, 1, 1)}}) // repeated seq: ignored
 	b.applyBatch(&proto.EventBatch{CmdSeq: 2, Events: []*proto.Event{depthUpd(2, sell, 100, 0), trade(1, 1, 2, 100, 3, 3, 3, 3),
@@ -141,3 +141,25 @@ func TestLimiter(t *testing.T) {
 }
 
 func timeAt(sec int64) time.Time { return time.Unix(1_700_000_040+sec, 0) }
+
+func TestReplicaForgetsOldEndedOrders(t *testing.T) {
+	b := newBook("BTCUSDT", matcher.DefaultSpec(), 10, 2)
+	cancel := func(id uint64) *proto.Event {
+		return &proto.Event{Kind: &proto.Event_Canceled{Canceled: &proto.Canceled{OrderId: id, Account: 1, ClientOrderId: "c"}}}
+	}
+	seq := uint64(0)
+	for id := uint64(1); id <= 4; id++ {
+		seq++
+		b.applyBatch(&proto.EventBatch{CmdSeq: seq, Events: []*proto.Event{accepted(id, 1, "c", sell, lim, gtc, 100, 1)}})
+	}
+	for id := uint64(1); id <= 3; id++ {
+		seq++
+		b.applyBatch(&proto.EventBatch{CmdSeq: seq, Events: []*proto.Event{cancel(id)}})
+	}
+	if b.byID(1) != nil || b.byID(2) == nil || b.byID(3) == nil || b.byID(4) == nil {
+		t.Fatalf("want order 1 forgotten, 2-4 kept: %v", b.orders)
+	}
+	if o := b.lookup(1, 0, "c"); o == nil || o.ID != 4 {
+		t.Fatalf("client id lookup: %+v", o) // the newest order with the id keeps it
+	}
+}

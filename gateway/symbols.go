@@ -38,6 +38,7 @@ type registry struct {
 	js        jetstream.JetStream
 	log       *slog.Logger
 	maxTrades int
+	maxClosed int
 	onBatch   func(*symbol, *proto.EventBatch) // called by the follower after the replica applied a batch
 
 	mu      sync.RWMutex
@@ -123,7 +124,7 @@ func (r *registry) update(ctx context.Context, rec *proto.OwnershipRecord) {
 		r.log.Warn("bad_symbol_spec", "symbol", rec.Symbol, "err", err)
 		return
 	}
-	s = &symbol{name: rec.Symbol, spec: spec, rec: rec, book: newBook(rec.Symbol, spec, r.maxTrades)}
+	s = &symbol{name: rec.Symbol, spec: spec, rec: rec, book: newBook(rec.Symbol, spec, r.maxTrades, r.maxClosed)}
 	r.symbols[rec.Symbol] = s
 	r.mu.Unlock()
 	r.wg.Add(1)
