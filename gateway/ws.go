@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -38,7 +39,8 @@ type wsConn struct {
 	h        *hub
 	c        *websocket.Conn
 	combined bool
-	api      bool // a /ws-api/v3 connection: frames are API requests
+	api      bool   // a /ws-api/v3 connection: frames are API requests
+	ip       string // client address, charged the request weight of WS API requests
 	send     chan []byte
 	done     chan struct{}
 	closing  chan struct{} // closed by closeAll: flush, close 1001
@@ -81,7 +83,11 @@ func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	// Register and subscribe before the handshake completes, so a client that acts as soon as
 	// it is connected misses nothing.
-	wc := &wsConn{h: h, combined: combined, api: api, send: make(chan []byte, wsSendBuffer), done: make(chan struct{}), closing: make(chan struct{}),
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	wc := &wsConn{h: h, combined: combined, api: api, ip: ip, send: make(chan []byte, wsSendBuffer), done: make(chan struct{}), closing: make(chan struct{}),
 		subs: map[string]bool{}, users: map[string]*nats.Subscription{}}
 	h.mu.Lock()
 	if h.closed {

@@ -172,6 +172,12 @@ func (wc *wsConn) apiRequest(b []byte) []byte {
 	if !ok {
 		return reply(0, nil, newAPIError(http.StatusBadRequest, -1020, "Unsupported method '%s'.", rq.Method))
 	}
+	if _, status, _ := g.limits.addWeight(wc.ip, 1, g.cfg.Now()); status != 0 {
+		e := *errTooManyWeight
+		e.status = status
+		e.msg = "Too much request weight used; current limit is " + strconv.Itoa(g.cfg.WeightLimit) + " request weight per 1 MINUTE."
+		return reply(0, nil, &e)
+	}
 	values, ok := wsAPIParams(rq.Params)
 	if !ok {
 		return reply(0, nil, newAPIError(http.StatusBadRequest, -1000, "Invalid params."))
