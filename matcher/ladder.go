@@ -13,6 +13,8 @@ type ladder struct {
 	freeChunk []int32
 	keys      []chunkRef // sorted by key
 	last      int32      // index into keys of the most recently used chunk (a cache), or -1
+	hotKey    int64      // key of chunk hot (a cache for level, add and remove)
+	hot       int32      // index into chunks of the most recently used chunk, or -1
 	pages     [][64]int32
 	freePage  []int32
 }
@@ -33,7 +35,25 @@ type chunkRef struct {
 	idx int32
 }
 
-func newLadder() ladder { return ladder{last: -1} }
+func newLadder() ladder { return ladder{last: -1, hot: -1} }
+
+// chunkAt returns the chunk with key, or nil. Prices cluster, so it is nearly always the chunk
+// used last; a chunk's index stays valid until the chunk is freed (remove clears the cache then).
+func (l *ladder) chunkAt(key int64) *chunk {
+	if l.hot >= 0 && l.hotKey == key {
+		return &l.chunks[l.hot]
+	}
+	return l.chunkAtSlow(key)
+}
+
+func (l *ladder) chunkAtSlow(key int64) *chunk {
+	pos, ok := l.find(key)
+	if !ok {
+		return nil
+	}
+	l.hotKey, l.hot = key, l.keys[pos].idx
+	return &l.chunks[l.hot]
+}
 
 // find returns the position of key in keys, or the insertion position and false.
 func (l *ladder) find(key int64) (int, bool) {
@@ -58,11 +78,10 @@ func (l *ladder) find(key int64) (int, bool) {
 
 // level returns the level index at price p, or none.
 func (l *ladder) level(p int64) int32 {
-	pos, ok := l.find(p >> chunkShift)
-	if !ok {
+	c := l.chunkAt(p >> chunkShift)
+	if c == nil {
 		return none
 	}
-	c := &l.chunks[l.keys[pos].idx]
 	w := (p >> 6) & 63
 	if c.words[w]&(1<<(p&63)) == 0 {
 		return none
@@ -73,8 +92,9 @@ func (l *ladder) level(p int64) int32 {
 // add records level li at price p, which must be unoccupied.
 func (l *ladder) add(p int64, li int32) {
 	key := p >> chunkShift
-	pos, ok := l.find(key)
-	if !ok {
+	c := l.chunkAt(key)
+	if c == nil {
+		pos, _ := l.find(key)
 		var idx int32
 		if n := len(l.freeChunk); n > 0 {
 			idx = l.freeChunk[n-1]
@@ -87,8 +107,9 @@ func (l *ladder) add(p int64, li int32) {
 		copy(l.keys[pos+1:], l.keys[pos:])
 		l.keys[pos] = chunkRef{key: key, idx: idx}
 		l.last = int32(pos)
+		l.hotKey, l.hot = key, idx
+		c = &l.chunks[idx]
 	}
-	c := &l.chunks[l.keys[pos].idx]
 	w := (p >> 6) & 63
 	if c.words[w] == 0 {
 		var pg int32
@@ -108,21 +129,21 @@ func (l *ladder) add(p int64, li int32) {
 
 // remove forgets the level at price p.
 func (l *ladder) remove(p int64) {
-	pos, ok := l.find(p >> chunkShift)
-	if !ok {
+	key := p >> chunkShift
+	c := l.chunkAt(key)
+	if c == nil {
 		return
 	}
-	idx := l.keys[pos].idx
-	c := &l.chunks[idx]
 	w := (p >> 6) & 63
 	c.words[w] &^= 1 << (p & 63)
 	if c.words[w] == 0 {
 		l.freePage = append(l.freePage, c.pages[w])
 		c.sum &^= 1 << w
 		if c.sum == 0 {
-			l.freeChunk = append(l.freeChunk, idx)
+			pos, _ := l.find(key)
+			l.freeChunk = append(l.freeChunk, l.keys[pos].idx)
 			l.keys = append(l.keys[:pos], l.keys[pos+1:]...)
-			l.last = -1
+			l.last, l.hot = -1, -1
 		}
 	}
 }
