@@ -1,6 +1,6 @@
 // Package gateway is the client-facing API of a region: a strict subset of the Binance Spot API
 // (REST /api/v3, /api/v1/trades, /sapi/v1/system/status, market streams /ws and /stream, the
-// listen-key user-data stream), authentication with API keys kept in KV ACCOUNTS, request-weight
+// listen-key user-data stream, the WebSocket API /ws-api/v3), authentication with API keys kept in KV ACCOUNTS, request-weight
 // and order-rate limits, and routing of commands to cmd.<SYMBOL> through region/client's
 // Submitter. It talks to the mesh only through NATS subjects and KV buckets.
 //
@@ -10,6 +10,9 @@
 // the replica and the market streams come from the event log, depth update ids stay continuous
 // across symbol moves and failovers, and GET /api/v3/order works from any region.
 //
+// newOrderRespType ACK currently waits for the matcher like RESULT and FULL: the order id is
+// assigned by the matcher, so it is not known when the append is acknowledged.
+//
 // Orders carry a dedupe id derived from the account and newClientOrderId ("o:<account>:<id>"),
 // so a retried request is never placed twice. An outcome the gateway cannot know is answered
 // 5XX with -1007; a command certainly not appended is answered 503 with -1008.
@@ -18,7 +21,8 @@
 // params.go (parameter parsing), sign.go (HMAC, recvWindow), accounts.go (API and listen keys),
 // symbols.go (OWNERS watch, EVT followers), replica.go (the local book and order index),
 // rest_public.go, rest_orders.go, responses.go (Binance JSON), limits.go, ws.go and ws_user.go
-// (WebSocket streams).
+// (market and listen-key streams), ws_api.go (WebSocket API /ws-api/v3, sharing the REST
+// handlers).
 //
 // Concurrency: one follower goroutine per symbol writes its replica (under the replica's lock)
 // and feeds the WebSocket hub; HTTP handlers only read. Every goroutine the gateway starts is

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -73,7 +74,20 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /ws-api/v3", g.serveWS)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errUnknownEndpoint) })
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				// A broken invariant in one request must not take the region's gateway down;
+				// the outcome of an order it was placing is unknown to the client.
+				g.log.Error("handler_panic", "panic", fmt.Sprint(v), "path", r.URL.Path)
+				writeError(w, errUnknown)
+			}
+		}()
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // endpoint wraps f with parameter parsing, weight accounting and authentication.
