@@ -194,7 +194,12 @@ func (b *Book) newOrder(c *Command, no *NewOrder) (uint64, *CodeError) {
 		b.freeSlot(ti)
 		return id, nil
 	}
-	exhausted := b.match(t, &st)
+	// A limit order that does not cross takes nothing: match would only find that out, so
+	// skip it (the book has nothing to offer at acceptable prices, as match would report).
+	exhausted := true
+	if t.typ == Market || b.crosses(t.side, t.price) {
+		exhausted = b.match(t, &st)
+	}
 	switch {
 	case st.stpExpired:
 	case t.typ == Market:

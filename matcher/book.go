@@ -197,14 +197,12 @@ func (b *Book) nextLevel(s Side, p int64) (int32, bool) {
 
 // crosses reports whether an order of side s at limit price p would take from the book.
 func (b *Book) crosses(s Side, p int64) bool {
-	best, ok := b.bestPrice(s.Opposite())
-	if !ok {
-		return false
-	}
 	if s == Buy {
-		return p >= best
+		best, ok := b.side[Sell].ladder.min()
+		return ok && p >= best
 	}
-	return p <= best
+	best, ok := b.side[Buy].ladder.max()
+	return ok && p <= best
 }
 
 // allocOrder returns a free order slot.
