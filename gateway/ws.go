@@ -342,12 +342,6 @@ func (wc *wsConn) unsubscribe(name string) {
 	}
 }
 
-func (wc *wsConn) wants(name string) bool {
-	wc.mu.Lock()
-	defer wc.mu.Unlock()
-	return wc.subs[name]
-}
-
 // parseStream splits "<symbol>@<kind>" (symbol lowercase) or "!bookTicker".
 func parseStream(name string) (sym, kind string, ok bool) {
 	if name == "!bookTicker" {
