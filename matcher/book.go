@@ -119,13 +119,14 @@ func (b *Book) Spec() Spec { return b.spec }
 // cancel-replace emits the same kinds in the same order command after command) this writes
 // each event once instead of clearing the buffer and then filling it in.
 func (b *Book) emit(k EventKind) *Event {
-	n := len(b.ev)
-	if n == cap(b.ev) {
-		b.ev = append(b.ev, Event{})
+	var e *Event
+	if ev, n := b.ev, len(b.ev); n < cap(ev) {
+		ev = ev[:n+1]
+		b.ev, e = ev, &ev[n]
 	} else {
-		b.ev = b.ev[:n+1]
+		b.ev = append(ev, Event{})
+		e = &b.ev[n]
 	}
-	e := &b.ev[n]
 	if e.Kind != k {
 		*e = Event{}
 		e.Kind = k
