@@ -198,6 +198,7 @@ func (b *Book) newOrder(c *Command, no *NewOrder) (uint64, *CodeError) {
 	// skip it (the book has nothing to offer at acceptable prices, as match would report).
 	exhausted := true
 	if t.typ == Market || b.crosses(t.side, t.price) {
+		b.settleKept() // match may remove orders of the account
 		exhausted = b.match(t, &st)
 	}
 	switch {
@@ -228,12 +229,17 @@ func (b *Book) expireTaker(t *order, st *takerState, r Reason) {
 
 // endOrder emits Canceled or Expired for a resting order and removes it.
 func (b *Book) endOrder(oi int32, k EventKind, r Reason, cancelID string) {
+	b.emitEnd(oi, k, r, cancelID)
+	b.remove(oi)
+}
+
+// emitEnd emits Canceled or Expired for the resting order in slot oi.
+func (b *Book) emitEnd(oi int32, k EventKind, r Reason, cancelID string) {
 	o := &b.orders[oi]
 	e := b.emit(k)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type, e.Price = o.id, o.account, o.clientOrderID, o.side, o.typ, o.price
 	e.Qty, e.ExecutedQty, e.ExecutedQuote, e.Reason, e.CancelClientOrderID = o.qty, o.executed, o.executedQuote, r, cancelID
 	e.TimeInForce, e.QuoteQty = o.tif, 0 // the fields expireTaker sets (see emit)
-	b.remove(oi)
 }
 
 // match takes liquidity for the incoming order t at acceptable prices. It reports whether it
@@ -411,7 +417,13 @@ func (b *Book) cancelReplace(c *Command) {
 	} else {
 		canceled = b.orders[oi].id
 		b.acctHint = b.orders[oi].acct
-		b.endOrder(oi, EvCanceled, ReasonReplace, c.ClientOrderID)
+		b.emitEnd(oi, EvCanceled, ReasonReplace, c.ClientOrderID)
+		if o := &b.orders[oi]; o.anext == none { // the account's newest order: keep its links (see Book.kept)
+			b.kept, b.keptAcct, b.keptPrev = oi, o.acct, o.aprev
+		} else {
+			b.unlinkAccount(oi)
+		}
+		b.removeKeepAccount(oi)
 	}
 	newResult, newID := NotAttempted, uint64(0)
 	var newErr *CodeError
@@ -423,6 +435,7 @@ func (b *Book) cancelReplace(c *Command) {
 			newResult = Failure
 		}
 	}
+	b.settleKept() // the new order did not rest in the kept slot
 	e := b.emit(EvReplaced)
 	e.Account, e.OrderID, e.NewOrderID, e.NewOrderResult = c.Account, canceled, newID, newResult
 	e.CancelResult, e.Code, e.NewOrderCode = Success, 0, 0

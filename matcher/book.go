@@ -28,6 +28,14 @@ type Book struct {
 	byAccount idTable
 	acctHint  int32 // account slot likely to be needed next (set by cancel-replace), or none
 
+	// kept is the slot of the order that the cancel half of a cancel-replace removed while it
+	// was the newest (last linked) order of its account, or none. Its account links and the
+	// account's count stay as they were: the new half gets the next id and the same slot, so
+	// if it rests, rest would link it in exactly that place again, and rest only restores the
+	// slot's own links (keptAcct, keptPrev). Otherwise settleKept unlinks it, before anything
+	// else reads or changes the account's list, and in any case before Apply returns.
+	kept, keptAcct, keptPrev int32
+
 	ev    []Event       // reusable event buffer returned by Apply
 	dirty []depthChange // levels changed by the current command
 }
@@ -96,7 +104,7 @@ func NewBook(spec Spec) (*Book, error) {
 	}
 	b := &Book{
 		spec: spec, lim: lim, phase: Trading,
-		freeOrder: none, freeLevel: none, acctHint: none,
+		freeOrder: none, freeLevel: none, acctHint: none, kept: none,
 		byID:      newIDIndex(),
 		byClient:  make(map[clientKey]int32),
 		byAccount: newIDTable(256),
@@ -252,25 +260,32 @@ func (b *Book) rest(oi int32) {
 	lv.qty += o.remaining
 	b.touch(o.side, o.price, lv.qty)
 
-	ai := b.acctHint // cancel-replace just unlinked an order of the same account
-	if ai < 0 || int(ai) >= len(b.accounts) || b.accounts[ai].id != o.account {
-		ai = b.byAccount.get(o.account)
-	}
-	if ai < 0 {
-		b.accounts = append(b.accounts, account{id: o.account, head: none, tail: none})
-		ai = int32(len(b.accounts) - 1)
-		b.byAccount.put(o.account, ai)
-	}
-	a := &b.accounts[ai]
-	o.acct, o.aprev, o.anext = ai, a.tail, none
-	if a.tail != none {
-		b.orders[a.tail].anext = oi
+	if b.kept == oi { // still linked in its account, at the place this order belongs
+		o.acct, o.aprev, o.anext = b.keptAcct, b.keptPrev, none
+		b.kept = none
 	} else {
-		a.head = oi
+		if b.kept != none {
+			b.settleKept()
+		}
+		ai := b.acctHint // cancel-replace just unlinked an order of the same account
+		if ai < 0 || int(ai) >= len(b.accounts) || b.accounts[ai].id != o.account {
+			ai = b.byAccount.get(o.account)
+		}
+		if ai < 0 {
+			b.accounts = append(b.accounts, account{id: o.account, head: none, tail: none})
+			ai = int32(len(b.accounts) - 1)
+			b.byAccount.put(o.account, ai)
+		}
+		a := &b.accounts[ai]
+		o.acct, o.aprev, o.anext = ai, a.tail, none
+		if a.tail != none {
+			b.orders[a.tail].anext = oi
+		} else {
+			a.head = oi
+		}
+		a.tail = oi
+		a.count++
 	}
-	a.tail = oi
-	a.count++
-
 	b.byID.put(o.id, oi)
 	if o.clientOrderID != "" {
 		b.byClient[clientKey{o.account, o.clientOrderID}] = oi
@@ -278,9 +293,49 @@ func (b *Book) rest(oi int32) {
 	b.open++
 }
 
-// remove unlinks the order in slot oi from everything and frees the slot (and its level and
-// account when they become empty). The level's depth change is recorded.
+// remove unlinks the order in slot oi from everything and frees the slot (and its level when
+// it becomes empty). The level's depth change is recorded.
 func (b *Book) remove(oi int32) {
+	b.unlinkAccount(oi)
+	b.removeKeepAccount(oi)
+}
+
+// settleKept unlinks the kept slot from its account's list (see Book.kept), if there is one.
+func (b *Book) settleKept() {
+	if b.kept == none {
+		return
+	}
+	a := &b.accounts[b.keptAcct]
+	if b.keptPrev != none {
+		b.orders[b.keptPrev].anext = none
+	} else {
+		a.head = none
+	}
+	a.tail = b.keptPrev
+	a.count--
+	b.kept = none
+}
+
+// unlinkAccount unlinks the order in slot oi from its account's list. The account slot stays:
+// accounts are few and come back.
+func (b *Book) unlinkAccount(oi int32) {
+	o := &b.orders[oi]
+	a := &b.accounts[o.acct]
+	if o.aprev != none {
+		b.orders[o.aprev].anext = o.anext
+	} else {
+		a.head = o.anext
+	}
+	if o.anext != none {
+		b.orders[o.anext].aprev = o.aprev
+	} else {
+		a.tail = o.aprev
+	}
+	a.count--
+}
+
+// removeKeepAccount is remove without the account's list.
+func (b *Book) removeKeepAccount(oi int32) {
 	o := &b.orders[oi]
 	bs := &b.side[o.side]
 	lv := &b.levels[o.level]
@@ -304,19 +359,6 @@ func (b *Book) remove(oi int32) {
 		b.freeLevel = o.level
 	}
 
-	a := &b.accounts[o.acct]
-	if o.aprev != none {
-		b.orders[o.aprev].anext = o.anext
-	} else {
-		a.head = o.anext
-	}
-	if o.anext != none {
-		b.orders[o.anext].aprev = o.aprev
-	} else {
-		a.tail = o.aprev
-	}
-	a.count-- // the slot stays: accounts are few and come back
-
 	b.byID.del(o.id)
 	if o.clientOrderID != "" {
 		delete(b.byClient, clientKey{o.account, o.clientOrderID})
@@ -329,8 +371,12 @@ func (b *Book) remove(oi int32) {
 
 // openCount returns the number of open orders of acct.
 func (b *Book) openCount(acct uint64) int32 {
-	if ai := b.byAccount.get(acct); ai >= 0 {
-		return b.accounts[ai].count
+	ai := b.byAccount.get(acct)
+	if ai < 0 {
+		return 0
 	}
-	return 0
+	if b.kept != none && ai == b.keptAcct {
+		return b.accounts[ai].count - 1 // the kept order is canceled
+	}
+	return b.accounts[ai].count
 }

@@ -14,6 +14,9 @@ func checkInvariants(t testing.TB, b *Book) {
 }
 
 func invariants(b *Book) error {
+	if b.kept != none {
+		return fmt.Errorf("slot %d still kept after Apply", b.kept)
+	}
 	total := 0
 	perAccount := map[uint64]int32{}
 	for s := Buy; s <= Sell; s++ {
