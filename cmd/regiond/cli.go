@@ -51,6 +51,10 @@ Configuration: defaults of the profile < --config file < environment < flags.
 Secrets may come from the environment instead of files:
   ` + envClusterSecret + `   route credential shared by every node
   ` + envGossipKeys + `      comma-separated base64 gossip keys (16, 24 or 32 bytes), primary first
+  ` + envAdminToken + `      bearer token of the admin API (required with lan and wan)
+
+Once the node is ready it serves the gateway (Binance REST and WebSocket) on --http-addr and
+the admin API (for meshctl) on --admin-addr, and logs their URLs.
 
 Exit codes: 0 clean shutdown (SIGINT, SIGTERM), 1 runtime failure, 2 bad configuration.`,
 		Args:              cobra.NoArgs,
@@ -107,6 +111,8 @@ func runNode(ctx context.Context, s settings, log *slog.Logger) error {
 	start := time.Now()
 	err = n.Start(ctx)
 	var wg sync.WaitGroup
+	joinCtx, cancelJoin := context.WithCancel(ctx)
+	defer cancelJoin()
 	if errors.Is(err, mesh.ErrNoSeedReachable) && ctx.Err() == nil {
 		_ = n.Close()
 		log.Warn("no_seed_reachable_starting_alone", slog.Any("seeds", s.node.Seeds), slog.Any("err", err))
@@ -116,7 +122,7 @@ func runNode(ctx context.Context, s settings, log *slog.Logger) error {
 			return usageErr(err)
 		}
 		if err = n.Start(ctx); err == nil {
-			wg.Go(func() { retryJoin(ctx, n, s.node.Seeds, log) })
+			wg.Go(func() { retryJoin(joinCtx, n, s.node.Seeds, log) })
 		}
 	}
 	if err != nil {
@@ -129,16 +135,49 @@ func runNode(ctx context.Context, s settings, log *slog.Logger) error {
 	log.Info("regiond_started", slog.String("version", region.Version), slog.String("profile", string(s.node.Profile)),
 		slog.String("nats", n.ClientURL()), slog.String("route", n.RouteURL()), slog.String("gossip", n.GossipAddr()),
 		slog.String("data_dir", s.node.DataDir))
+	var f *front
 	if n.AwaitReady(ctx) == nil {
 		log.Info("regiond_ready", slog.Duration("formed_in", time.Since(start)))
+		if f, err = startFrontLogged(ctx, n, s.front, log); err != nil && ctx.Err() == nil {
+			cancelJoin()
+			wg.Wait()
+			_ = n.Close()
+			return runtimeErr(err)
+		}
 	}
 	<-ctx.Done()
 	log.Info("regiond_stopping")
 	wg.Wait()
-	if err := n.Close(); err != nil {
+	var errs []error
+	if f != nil {
+		errs = append(errs, f.Close()) // no new client or admin request reaches a closing node
+	}
+	errs = append(errs, n.Close())
+	if err := errors.Join(errs...); err != nil {
 		return runtimeErr(fmt.Errorf("shutdown: %w", err))
 	}
 	return nil
+}
+
+// startFrontLogged starts the gateway and the admin API of the ready node n and logs their
+// URLs, and the admin token once when it was generated.
+func startFrontLogged(ctx context.Context, n *region.Node, c frontConfig, log *slog.Logger) (*front, error) {
+	sctx, cancel := context.WithTimeout(ctx, frontStartTimeout)
+	defer cancel()
+	f, err := startFront(sctx, n, c, log)
+	if err != nil {
+		return nil, err
+	}
+	if f.gw != nil {
+		log.Info("gateway_started", slog.String("url", f.RESTURL()), slog.String("ws", f.WSURL()),
+			slog.Int("bootstrap_keys", len(c.keys)))
+	}
+	log.Info("admin_started", slog.String("url", f.AdminURL()))
+	if c.tokenGenerated {
+		log.Warn("admin_token_generated", slog.String("token", c.adminToken),
+			slog.String("hint", "set $"+envAdminToken+" or admin_token to keep one across restarts"))
+	}
+	return f, nil
 }
 
 // retryJoin tries to join seeds with a capped exponential backoff until one answers, another

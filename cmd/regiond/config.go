@@ -40,11 +40,11 @@ const (
 // Listen addresses of the gateway (client API) and the admin API. The local profile picks free
 // ports, so tests and several nodes on one machine never clash.
 const (
-	defaultHTTPAddr       = "127.0.0.1:8080"
-	defaultAdminAddr      = "127.0.0.1:9090"
-	localHTTPAddr         = "127.0.0.1:0"
-	localAdminAddr        = "127.0.0.1:0"
-	generatedTokenBytes   = 16 // a generated admin token is 32 hex characters
+	defaultHTTPAddr     = "127.0.0.1:8080"
+	defaultAdminAddr    = "127.0.0.1:9090"
+	localHTTPAddr       = "127.0.0.1:0"
+	localAdminAddr      = "127.0.0.1:0"
+	generatedTokenBytes = 16 // a generated admin token is 32 hex characters
 )
 
 // fileConfig is the schema of a regiond config file. Unknown keys are refused. Every key is
@@ -353,6 +353,7 @@ func (fc *fileConfig) resolve() (settings, error) {
 	if s.front, err = fc.resolveFront(profile); err != nil {
 		return s, err
 	}
+	s.front.noGateway = !slices.Contains(c.Roles, region.RoleGateway)
 
 	s.logLevel = slog.LevelInfo
 	if fc.Log.Level != "" {

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/geomesh/geomesh/gateway"
 	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
 )
 
@@ -49,6 +52,17 @@ log:
   level: debug
   format: text
   server_log: true
+http_addr: 0.0.0.0:8443
+admin_addr: 10.0.0.5:9443
+admin_token: from-file
+bootstrap_keys:
+  - account: 7
+    api_key: key7
+    secret: secret7
+    permissions: [read]
+  - account: 8
+    api_key: key8
+    secret: secret8
 `
 
 func TestLoadFileOnly(t *testing.T) {
@@ -89,6 +103,16 @@ func TestLoadFileOnly(t *testing.T) {
 		{"server log", c.ServerLog, true},
 		{"log level", s.logLevel.String(), "DEBUG"},
 		{"log format", s.logFormat, "text"},
+		{"http addr", s.front.httpAddr, "0.0.0.0:8443"},
+		{"admin addr", s.front.adminAddr, "10.0.0.5:9443"},
+		{"admin token", s.front.adminToken, "from-file"},
+		{"admin token not generated", s.front.tokenGenerated, false},
+		{"gateway role", s.front.noGateway, false},
+		{"bootstrap keys", len(s.front.keys), 2},
+		{"key 1", fmt.Sprint(s.front.keys[0]), fmt.Sprint(gateway.BootstrapKey{APIKey: "key7", Secret: "secret7",
+			Account: 7, Permissions: []proto.Permission{proto.Permission_PERMISSION_READ}})},
+		{"key 2 (default permissions)", fmt.Sprint(s.front.keys[1]), fmt.Sprint(gateway.BootstrapKey{APIKey: "key8",
+			Secret: "secret8", Account: 8})},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -106,20 +130,28 @@ func TestDefaultsByProfile(t *testing.T) {
 		args       []string
 		wantConfig region.Config
 		wantFormat string
+		env        map[string]string
+		wantHTTP   string
+		wantAdmin  string
 	}{
-		{"lan by default", []string{"--node-id", "n1"}, region.DefaultConfig(), "json"},
+		{"lan by default", []string{"--node-id", "n1"}, region.DefaultConfig(), "json",
+			map[string]string{envAdminToken: "t"}, "127.0.0.1:8080", "127.0.0.1:9090"},
 		{"wan", []string{"--profile", "wan"}, func() region.Config {
 			c := region.DefaultConfig()
 			c.Profile = mesh.ProfileWAN
 			return c
-		}(), "json"},
-		{"local", []string{"--profile", "local"}, region.LocalConfig(), "text"},
+		}(), "json", map[string]string{envAdminToken: "t"}, "127.0.0.1:8080", "127.0.0.1:9090"},
+		{"local", []string{"--profile", "local"}, region.LocalConfig(), "text", nil, "127.0.0.1:0", "127.0.0.1:0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := parse(t, tt.args, nil)
+			s, err := parse(t, tt.args, tt.env)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if s.front.httpAddr != tt.wantHTTP || s.front.adminAddr != tt.wantAdmin || s.front.adminToken == "" ||
+				s.front.noGateway || len(s.front.keys) != 0 {
+				t.Errorf("front %+v, want http %s, admin %s, a token, a gateway, no keys", s.front, tt.wantHTTP, tt.wantAdmin)
 			}
 			c, w := s.node, tt.wantConfig
 			if c.Profile != w.Profile || c.GossipAddr != w.GossipAddr || c.NATSPort != w.NATSPort ||
@@ -158,6 +190,16 @@ func TestPrecedence(t *testing.T) {
 			}},
 		{"flag keys beat env keys", []string{"--gossip-keys", key32}, map[string]string{envGossipKeys: key16},
 			func(s settings) string { return expect(len(s.node.GossipKeys[0]), 32) }},
+		{"env admin token beats file", nil, map[string]string{envAdminToken: "from-env"},
+			func(s settings) string { return expect(s.front.adminToken, "from-env") }},
+		{"flag admin token beats env", []string{"--admin-token", "from-flag"}, map[string]string{envAdminToken: "from-env"},
+			func(s settings) string { return expect(s.front.adminToken, "from-flag") }},
+		{"address flags beat file", []string{"--http-addr", "127.0.0.1:18080", "--admin-addr", "127.0.0.1:19090"}, nil,
+			func(s settings) string {
+				return expect(s.front.httpAddr, "127.0.0.1:18080") + expect(s.front.adminAddr, "127.0.0.1:19090")
+			}},
+		{"no gateway role, no gateway", []string{"--roles", "matcher,controller"}, nil,
+			func(s settings) string { return expect(s.front.noGateway, true) }},
 		{"flags override file", []string{"--node-id", "n9", "--region", "eu-west", "--data-dir", "rel/dir",
 			"--seeds", "10.9.9.9:1,10.9.9.8:2", "--nats-port", "0", "--cluster-port", "6999", "--replicas", "1",
 			"--region-down-grace", "2s", "--sync-always=false", "--log-level", "warn", "--log-format", "json",
@@ -228,9 +270,38 @@ func TestBadConfig(t *testing.T) {
 		{"missing node id", func() []string { return []string{"--profile", "local", "--region", "us-east", "--data-dir", dir} }, nil,
 			"node id is required"},
 		{"no gossip key with lan", func() []string { return []string{"--config", file(lan)} },
-			map[string]string{envClusterSecret: "s"}, "gossip key is required with the lan profile"},
+			map[string]string{envClusterSecret: "s", envAdminToken: "t"}, "gossip key is required with the lan profile"},
 		{"no cluster secret with wan", func() []string { return []string{"--config", file(lan), "--profile", "wan"} },
-			map[string]string{envGossipKeys: key16}, "cluster secret is required with the wan profile"},
+			map[string]string{envGossipKeys: key16, envAdminToken: "t"}, "cluster secret is required with the wan profile"},
+		{"no admin token with lan", func() []string { return []string{"--config", file(lan)} },
+			map[string]string{envClusterSecret: "s", envGossipKeys: key16},
+			"admin_token is required with profile lan: set $GEOMESH_ADMIN_TOKEN (or admin_token)"},
+		{"empty admin token env with wan", func() []string { return []string{"--config", file(lan), "--profile", "wan"} },
+			map[string]string{envClusterSecret: "s", envGossipKeys: key16, envAdminToken: ""},
+			"admin_token is required with profile wan"},
+		{"bad http addr", func() []string { return []string{"--config", file(local), "--http-addr", "8080"} }, nil,
+			`http_addr "8080": want host:port`},
+		{"bad admin addr in file", func() []string { return []string{"--config", file(local + "admin_addr: localhost:x\n")} }, nil,
+			`admin_addr "localhost:x"`},
+		{"gateway and admin on one address", func() []string {
+			return []string{"--config", file(local), "--http-addr", "127.0.0.1:8080", "--admin-addr", "127.0.0.1:8080"}
+		}, nil, "http_addr and admin_addr are both 127.0.0.1:8080"},
+		{"bootstrap key without account", func() []string {
+			return []string{"--config", file(local + "bootstrap_keys:\n  - api_key: k\n    secret: s\n")}
+		}, nil, "bootstrap_keys[0]: account is required"},
+		{"bootstrap key without secret", func() []string {
+			return []string{"--config", file(local + "bootstrap_keys:\n  - account: 1\n    api_key: k\n")}
+		}, nil, "bootstrap_keys[0]: api_key and secret are required"},
+		{"bootstrap key twice", func() []string {
+			k := "  - {account: 1, api_key: k, secret: s}\n"
+			return []string{"--config", file(local + "bootstrap_keys:\n" + k + k)}
+		}, nil, "bootstrap_keys[1]: api_key k is listed twice"},
+		{"bootstrap key bad permission", func() []string {
+			return []string{"--config", file(local + "bootstrap_keys:\n  - {account: 1, api_key: k, secret: s, permissions: [read, withdraw]}\n")}
+		}, nil, `bootstrap_keys[0]: permission "withdraw": want read or trade`},
+		{"bootstrap key permission twice", func() []string {
+			return []string{"--config", file(local + "bootstrap_keys:\n  - {account: 1, api_key: k, secret: s, permissions: [trade, TRADE]}\n")}
+		}, nil, `permission "TRADE" is listed twice`},
 		{"unknown profile", func() []string { return []string{"--config", file(local), "--profile", "lam"} }, nil,
 			`profile "lam"`},
 		{"bad duration in file", func() []string { return []string{"--config", file(local + "gossip:\n  region_down_grace: 5 sec\n")} }, nil,
@@ -338,6 +409,51 @@ func TestDecodeKeys(t *testing.T) {
 				t.Errorf("err %v", err)
 			case len(keys) != 1 || len(keys[0]) != tt.wantLen:
 				t.Errorf("keys %v, want one of %d bytes", keys, tt.wantLen)
+			}
+		})
+	}
+}
+
+// TestAdminTokenRule: outside the local profile the admin API needs a configured token; in the
+// local profile a missing one is generated, different each time, and marked for logging.
+func TestAdminTokenRule(t *testing.T) {
+	tests := []struct {
+		profile       string
+		env           map[string]string
+		wantErr       bool
+		wantGenerated bool
+	}{
+		{"local", nil, false, true},
+		{"local", map[string]string{envAdminToken: "tok"}, false, false},
+		{"lan", nil, true, false},
+		{"lan", map[string]string{envAdminToken: "tok"}, false, false},
+		{"wan", nil, true, false},
+		{"wan", map[string]string{envAdminToken: "tok"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.profile, len(tt.env)), func(t *testing.T) {
+			s, err := parse(t, []string{"--profile", tt.profile}, tt.env)
+			if tt.wantErr {
+				if !errors.Is(err, errNoAdminToken) {
+					t.Fatalf("err %v, want errNoAdminToken", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.front.tokenGenerated != tt.wantGenerated {
+				t.Errorf("generated %v, want %v", s.front.tokenGenerated, tt.wantGenerated)
+			}
+			if want := tt.env[envAdminToken]; !tt.wantGenerated && s.front.adminToken != want {
+				t.Errorf("token %q, want %q", s.front.adminToken, want)
+			}
+			if tt.wantGenerated {
+				again, _ := parse(t, []string{"--profile", tt.profile}, tt.env)
+				if len(s.front.adminToken) != 2*generatedTokenBytes || again.front.adminToken == s.front.adminToken {
+					t.Errorf("generated tokens %q, %q: want two different %d-character tokens",
+						s.front.adminToken, again.front.adminToken, 2*generatedTokenBytes)
+				}
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/geomesh/geomesh/gateway"
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
 )
@@ -32,7 +33,12 @@ type demoOptions struct {
 	Symbols []region.SymbolConfig
 	// Logger receives every node's log.
 	Logger *slog.Logger
+	// AdminToken authenticates every region's admin API; empty means a random one.
+	AdminToken string
 }
+
+// demoAccount is the account of the API key the demo creates.
+const demoAccount = 1
 
 // demoSymbols are the demo's symbols, each preferring a different region first (the regions
 // rotated), so a three-region demo homes one symbol in each region:
@@ -52,8 +58,8 @@ func demoSymbols(regions []string) []region.SymbolConfig {
 }
 
 // demo is a whole mesh in one process on loopback, built from region.LocalConfig: the same code
-// as production. Start brings it up and waits until it is ready, Print describes it, Close shuts
-// it down. Later parts (symbols, gateway, traffic) add steps between Start and Close.
+// as production, gateways and admin APIs included. Start brings it up and waits until it is
+// ready, Print describes it, Close shuts it down.
 type demo struct {
 	opts    demoOptions
 	dir     string
@@ -62,6 +68,9 @@ type demo struct {
 	formed  time.Duration
 	owners  []*proto.OwnershipRecord // one per configured symbol, once placed
 	placed  time.Duration
+	fronts  []*front // one per node: its gateway and admin API
+	apiKey  string   // an API key of demoAccount with read and trade permissions
+	secret  string
 }
 
 func newDemo(opts demoOptions) (*demo, error) {
@@ -81,6 +90,9 @@ func newDemo(opts demoOptions) (*demo, error) {
 	}
 	if opts.Symbols == nil {
 		opts.Symbols = demoSymbols(opts.Regions)
+	}
+	if opts.AdminToken == "" {
+		opts.AdminToken = randomToken()
 	}
 	d := &demo{opts: opts, dir: opts.DataDir}
 	// Validate every region's configuration before anything starts.
@@ -113,7 +125,8 @@ func (d *demo) config(r, seed string) region.Config {
 
 // Start starts every region (the first alone, the others seeded with its gossip address), waits
 // until all are ready, then until every symbol has an owner whose matcher runs in its home
-// region. On error the caller still calls Close.
+// region, then starts each region's gateway and admin API and creates an API key. On error the
+// caller still calls Close.
 func (d *demo) Start(ctx context.Context) error {
 	if d.dir == "" {
 		dir, err := os.MkdirTemp("", "geomesh-demo-")
@@ -156,6 +169,26 @@ func (d *demo) Start(ctx context.Context) error {
 		return fmt.Errorf("demo: symbols not placed within %v: %w", d.opts.ReadyTimeout, err)
 	}
 	d.placed = time.Since(began)
+	return d.startFronts(wait)
+}
+
+// startFronts starts a gateway and an admin API on free loopback ports for every node, then
+// creates the demo's API key (every gateway learns it through its ACCOUNTS watch).
+func (d *demo) startFronts(ctx context.Context) error {
+	for _, n := range d.nodes {
+		f, err := startFront(ctx, n, frontConfig{httpAddr: localHTTPAddr, adminAddr: localAdminAddr,
+			adminToken: d.opts.AdminToken}, d.opts.Logger)
+		if err != nil {
+			return fmt.Errorf("demo: %s: %w", n.RegionName(), err)
+		}
+		d.fronts = append(d.fronts, f)
+	}
+	var err error
+	d.apiKey, d.secret, err = gateway.CreateAPIKey(ctx, d.nodes[0].JetStream(), demoAccount,
+		proto.Permission_PERMISSION_READ, proto.Permission_PERMISSION_TRADE)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	return nil
 }
 
@@ -221,16 +254,60 @@ func (d *demo) Print(w io.Writer) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
+	d.printFronts(w)
 	if d.tempDir {
 		fmt.Fprintln(w, "Data is in a temporary directory, removed on exit (keep it with --data-dir).")
 	}
-	fmt.Fprintf(w, "Try: nats --server %s stream ls\n", d.nodes[0].ClientURL())
 }
 
-// Close shuts every node down (the last started first) and removes a temporary data directory.
-// Idempotent.
+// printFronts writes each region's client and admin URLs, the API key, the admin token and
+// commands to paste.
+func (d *demo) printFronts(w io.Writer) {
+	if len(d.fronts) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REGION\tREST URL\tWEBSOCKET URL\tADMIN URL")
+	for i, f := range d.fronts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.nodes[i].RegionName(), f.RESTURL(), f.WSURL(), f.AdminURL())
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\nAPI key (account %d, read+trade): %s\n", demoAccount, d.apiKey)
+	fmt.Fprintf(w, "API secret:                       %s\n", d.secret)
+	fmt.Fprintf(w, "Admin token (every region):       %s\n\n", d.opts.AdminToken)
+	rest, admin := d.fronts[0].RESTURL(), d.fronts[0].AdminURL()
+	fmt.Fprintln(w, "Try:")
+	fmt.Fprintf(w, "  curl -s %s/api/v3/exchangeInfo\n", rest)
+	fmt.Fprintf(w, "  go run ./cmd/meshctl --server %s --token %s status\n", admin, d.opts.AdminToken)
+	if len(d.owners) > 0 {
+		if to := d.moveTarget(d.owners[0]); to != "" {
+			fmt.Fprintf(w, "  go run ./cmd/meshctl --server %s --token %s move %s --to %s --yes\n",
+				admin, d.opts.AdminToken, d.owners[0].Symbol, to)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// moveTarget is the first region that is not rec's home ("" with a single region).
+func (d *demo) moveTarget(rec *proto.OwnershipRecord) string {
+	for _, r := range d.opts.Regions {
+		if r != rec.HomeRegion {
+			return r
+		}
+	}
+	return ""
+}
+
+// Close stops every gateway and admin API, then shuts every node down (the last started first)
+// and removes a temporary data directory. Idempotent.
 func (d *demo) Close() error {
 	var errs []error
+	for _, f := range d.fronts {
+		if err := f.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.fronts = nil
 	for i := len(d.nodes) - 1; i >= 0; i-- {
 		if err := d.nodes[i].Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close %s: %w", d.nodes[i].RegionName(), err))
@@ -260,7 +337,9 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "run a 3-region mesh in one process on loopback",
 		Long: `demo starts one node per region in this process on loopback, with random ports, the
 first region seeding the others, waits until the mesh is ready and the symbols BTCUSDT, ETHUSDT
-and SOLUSDT are placed (each prefers a different region), prints what it started and runs
+and SOLUSDT are placed (each prefers a different region), then starts each region's gateway
+(Binance REST and WebSocket) and admin API (for meshctl) on free loopback ports, creates an API
+key for account 1, prints the URLs, the key, the admin token and commands to try, and runs
 until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -14,8 +14,8 @@ import (
 
 // TestDeployLocalConfigs loads every file of deploy/local through the same code path as
 // `regiond --config`, validates it with region.New (nothing starts) and checks the files fit
-// together: distinct fixed ports, each seeding the other regions' gossip addresses, and the same
-// two symbols in every file.
+// together: distinct fixed ports (gossip, NATS, routes, gateway, admin API), each seeding the
+// other regions' gossip addresses, and the same two symbols, admin token and API key in every file.
 func TestDeployLocalConfigs(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "deploy", "local", "*.yaml"))
 	if err != nil {
@@ -31,6 +31,7 @@ func TestDeployLocalConfigs(t *testing.T) {
 	}
 
 	var symbols []region.SymbolConfig // the first file's, which every other file must repeat
+	var front *frontConfig            // likewise
 	gossip := map[string]string{}     // region -> gossip addr
 	seeds := map[string][]string{}
 	ports := map[string]string{} // "kind port" -> region, to catch clashes
@@ -51,7 +52,10 @@ func TestDeployLocalConfigs(t *testing.T) {
 			t.Errorf("%s: data dir %q, want %q", f, c.DataDir, want)
 		}
 		_, gport, _ := strings.Cut(c.GossipAddr, ":")
-		for _, p := range []string{"gossip " + gport, fmt.Sprint("nats ", c.NATSPort), fmt.Sprint("cluster ", c.ClusterPort)} {
+		_, hport, _ := strings.Cut(s.front.httpAddr, ":")
+		_, aport, _ := strings.Cut(s.front.adminAddr, ":")
+		for _, p := range []string{"gossip " + gport, fmt.Sprint("nats ", c.NATSPort), fmt.Sprint("cluster ", c.ClusterPort),
+			"http " + hport, "admin " + aport} {
 			if strings.HasSuffix(p, " 0") {
 				t.Errorf("%s: %s: want a fixed port", f, p)
 			}
@@ -59,6 +63,16 @@ func TestDeployLocalConfigs(t *testing.T) {
 				t.Errorf("%s: %s also used by %s", f, p, other)
 			}
 			ports[p] = r
+		}
+		fr := s.front
+		switch {
+		case fr.tokenGenerated || fr.noGateway || len(fr.keys) != 1:
+			t.Errorf("%s: front %+v, want an admin token, a gateway and one bootstrap key", f, s.front)
+		case front == nil:
+			front = &fr
+		case fr.adminToken != front.adminToken || !reflect.DeepEqual(fr.keys, front.keys):
+			t.Errorf("%s: admin token and keys %q %+v differ from %s's %q %+v", f, fr.adminToken, fr.keys,
+				files[0], front.adminToken, front.keys)
 		}
 		gossip[r] = c.GossipAddr
 		seeds[r] = c.Seeds

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -81,5 +83,119 @@ func TestRunStartFailureExits1(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "regiond: start: ") {
 		t.Errorf("stderr is not one \"regiond: start: \" line:\n%s", stderr.String())
+	}
+}
+
+// TestRunMeshServes runs three `regiond` nodes in-process (local profile, random ports, the
+// first seeding the others). Once ready each serves its gateway and admin API and logs their
+// URLs; the first creates its bootstrap key, which another region's gateway authenticates; a
+// node given $GEOMESH_ADMIN_TOKEN uses it, the others generate and log one. Cancelling closes
+// the gateways and admin servers and every node exits 0.
+func TestRunMeshServes(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	regions := []string{"us-east", "eu-west", "ap-south"}
+	var (
+		stderrs [3]syncBuffer
+		waits   [3]func() int
+		seed    string
+	)
+	for i, r := range regions {
+		body := fmt.Sprintf("node_id: %s-1\nregion: %s\ndata_dir: ./%s\nprofile: local\n"+
+			"gossip: {addr: 127.0.0.1:0}\nlog: {level: info, format: json}\n", r, r, r)
+		env := map[string]string{}
+		switch i {
+		case 0:
+			body += "bootstrap_keys:\n  - {account: 42, api_key: bootstrapKey42, secret: bootstrapSecret42, permissions: [read]}\n"
+		case 1:
+			env[envAdminToken] = "token-from-env"
+		}
+		args := []string{"--config", writeFileAt(t, filepath.Join(dir, r+".yaml"), body)}
+		if seed != "" {
+			args = append(args, "--seeds", seed)
+		}
+		var stdout syncBuffer
+		waits[i] = runAsync(ctx, args, env, &stdout, &stderrs[i])
+		if i == 0 {
+			awaitText(t, &stderrs[0], `"msg":"regiond_started"`, 20*time.Second)
+			seed = logAttrs(t, stderrs[0].String())["regiond_started"]["gossip"]
+		}
+	}
+	type urls struct{ rest, admin, token string }
+	var got [3]urls
+	for i, r := range regions {
+		awaitText(t, &stderrs[i], `"msg":"admin_started"`, 60*time.Second)
+		logged := logAttrs(t, stderrs[i].String())
+		got[i] = urls{logged["gateway_started"]["url"], logged["admin_started"]["url"], logged["admin_token_generated"]["token"]}
+		if i == 1 {
+			if got[i].token != "" {
+				t.Errorf("%s generated a token although $%s is set", r, envAdminToken)
+			}
+			got[i].token = "token-from-env"
+		}
+		gw := logged["gateway_started"]
+		if !strings.HasPrefix(got[i].rest, "http://127.0.0.1:") || gw["ws"] != "ws://"+strings.TrimPrefix(got[i].rest, "http://")+"/ws" ||
+			!strings.HasPrefix(got[i].admin, "http://127.0.0.1:") || len(got[i].token) < 10 {
+			t.Fatalf("%s: gateway_started %v, admin_started %v, token %q", r, gw, logged["admin_started"], got[i].token)
+		}
+		checkGateway(t, got[i].rest) // no symbols configured
+		checkAdmin(t, got[i].admin, got[i].token, r)
+	}
+	if got[0].token == got[2].token {
+		t.Errorf("two nodes generated the same admin token %s", got[0].token)
+	}
+	// us-east created the key; eu-west's gateway learns it through the replicated ACCOUNTS bucket.
+	awaitSignedAccount(t, got[1].rest, "bootstrapKey42", "bootstrapSecret42", 10*time.Second)
+
+	cancel()
+	for i, r := range regions {
+		if code := awaitExit(t, waits[i], 20*time.Second); code != exitOK {
+			t.Errorf("%s: exit code %d, want 0; stderr:\n%s", r, code, stderrs[i].String())
+		}
+		for _, url := range []string{got[i].rest + "/api/v3/ping", got[i].admin + "/admin/v1/status"} {
+			if _, _, err := tryGet(url, got[i].token, nil); err == nil {
+				t.Errorf("GET %s still answers after shutdown", url)
+			}
+		}
+		if log := stderrs[i].String(); strings.Contains(log, "regiond: ") || !strings.Contains(log, `"msg":"node_stopped"`) {
+			t.Errorf("%s: not a clean stop:\n%s", r, log)
+		}
+	}
+}
+
+// logAttrs indexes a JSON log by message: msg -> string attributes of its last line.
+func logAttrs(t *testing.T, log string) map[string]map[string]string {
+	t.Helper()
+	out := map[string]map[string]string{}
+	for _, line := range strings.Split(log, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		attrs := map[string]string{}
+		for k, v := range m {
+			if s, ok := v.(string); ok {
+				attrs[k] = s
+			}
+		}
+		out[attrs["msg"]] = attrs
+	}
+	return out
+}
+
+// awaitExit waits for a run started by runAsync to return, or fails the test after timeout (a
+// shutdown that hangs would otherwise hang the test).
+func awaitExit(t *testing.T, wait func() int, timeout time.Duration) int {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() { done <- wait() }()
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(timeout):
+		t.Fatalf("no exit within %v", timeout)
+		return 0
 	}
 }
