@@ -15,7 +15,7 @@ import (
 const (
 	envServer     = "MESHCTL_SERVER"
 	envToken      = "MESHCTL_TOKEN"
-	defaultServer = "http://127.0.0.1:7480"
+	defaultServer = "http://127.0.0.1:9090" // regiond's default admin_addr
 )
 
 // run is the whole program: it parses args, runs one command and returns the exit code. Errors
