@@ -5,7 +5,7 @@ package matcher
 // access, with no hashing or probing. When the id counter reaches id+ringSize while that order is
 // still open, the entry moves to a map (it is only ever looked up there, never iterated).
 type idIndex struct {
-	ring []int32 // slab index of the open order with id in (last-ringSize, last], or none
+	ring *[ringSize]int32 // slab index of the open order with id in (last-ringSize, last], or none
 	old  map[uint64]int32
 	last uint64 // the newest assigned id
 }
@@ -17,7 +17,7 @@ const (
 )
 
 func newIDIndex() idIndex {
-	x := idIndex{ring: make([]int32, ringSize), old: make(map[uint64]int32)}
+	x := idIndex{ring: new([ringSize]int32), old: make(map[uint64]int32)}
 	for i := range x.ring {
 		x.ring[i] = none
 	}
