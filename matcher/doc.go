@@ -13,8 +13,10 @@
 // occupied prices are a sparse bitmap (ladder.go) that also maps a price to its level and finds
 // the best or next price with bit scans; open orders are found by id through a ring indexed by
 // id (idindex.go) and by (account, client order id) through a map that is only looked up.
-// Apply writes events into a buffer owned by the Book (valid until the next Apply) and uses
-// constant reject messages, so the hot path neither allocates nor formats.
+// Apply writes events into a buffer owned by the Book (valid until the next Apply; its len is
+// its cap, so a caller's append copies) and uses constant reject messages, so the hot path
+// neither allocates nor formats. Each event is written once: a reused slot is zeroed only when
+// it held another kind, because every kind's writer sets all of that kind's fields (emit).
 //
 // Files: spec.go (symbol spec, edge parsing and formatting), types.go (commands and enums),
 // event.go (events and their canonical encoding), apply.go (command semantics), book.go (book
