@@ -407,9 +407,14 @@ func (b *Book) cancelReplace(c *Command) {
 	var canceled uint64
 	var cancelErr *CodeError
 	var oi int32
-	if b.phase == Halt {
+	switch {
+	case b.phase == Halt:
 		cancelErr = ErrCancelClosed
-	} else {
+	case c.OrderID != 0 && c.OrigClientOrderID == "": // lookup's common case, without the call
+		if oi = b.byID.get(c.OrderID); oi < 0 || b.orders[oi].account != c.Account {
+			cancelErr = ErrUnknownOrder
+		}
+	default:
 		oi, cancelErr = b.lookup(c.Account, c.OrderID, c.OrigClientOrderID)
 	}
 	if cancelErr != nil {
