@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,7 +30,7 @@ type controller struct {
 
 	leaseRev   uint64
 	term       uint64
-	validUntil time.Time // local clock: act only before this
+	validUntil atomic.Int64 // local clock, Unix ns: act only before this (read by other goroutines)
 }
 
 func newController(ctx context.Context, n *Node) (*controller, error) {
@@ -41,7 +42,7 @@ func newController(ctx context.Context, n *Node) (*controller, error) {
 }
 
 // active reports whether this node holds a lease it may act on.
-func (c *controller) active() bool { return time.Now().Before(c.validUntil) }
+func (c *controller) active() bool { return time.Now().UnixNano() < c.validUntil.Load() }
 
 func (c *controller) loop(ctx context.Context) {
 	ttl := c.n.cfg.LeaseTTL
@@ -93,23 +94,23 @@ func (c *controller) renew(ctx context.Context) {
 		b, _ := gproto.Marshal(lease)
 		rev, err := c.kv.Create(actx, keyLease, b)
 		if err != nil {
-			c.validUntil = time.Time{}
+			c.validUntil.Store(0)
 			return
 		}
 		c.leaseRev, c.term = rev, lease.Term
 	case err != nil:
-		c.validUntil = time.Time{}
+		c.validUntil.Store(0)
 		return
 	default:
 		cur, err := proto.DecodeLease(e.Value())
 		if err != nil {
 			c.log.Error("lease_unreadable", slog.Any("err", err))
-			c.validUntil = time.Time{}
+			c.validUntil.Store(0)
 			return
 		}
 		mine := cur.Holder == c.n.cfg.NodeID
 		if !mine && time.Now().UnixNano() < cur.ExpiresUnixNano {
-			c.validUntil = time.Time{}
+			c.validUntil.Store(0)
 			return
 		}
 		lease.Term = cur.Term
@@ -119,12 +120,12 @@ func (c *controller) renew(ctx context.Context) {
 		b, _ := gproto.Marshal(lease)
 		rev, err := c.kv.Update(actx, keyLease, b, e.Revision())
 		if err != nil {
-			c.validUntil = time.Time{}
+			c.validUntil.Store(0)
 			return
 		}
 		c.leaseRev, c.term = rev, lease.Term
 	}
-	c.validUntil = start.Add(ttl - ttl/4)
+	c.validUntil.Store(start.Add(ttl - ttl/4).UnixNano())
 }
 
 func (c *controller) actor() string { return "controller/" + c.n.cfg.NodeID }
