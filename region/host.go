@@ -71,9 +71,6 @@ func (h *host) reconcile(ctx context.Context) {
 	defer h.mu.Unlock()
 	for sym, r := range h.runners {
 		if _, ok := want[sym]; !ok || r.finished() {
-			if rec := h.cache.get(sym); rec != nil && rec.HomeRegion != h.n.cfg.Region {
-				r.releasing.Store(true)
-			}
 			r.stop()
 			delete(h.runners, sym)
 		}

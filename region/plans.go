@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -147,6 +148,14 @@ func (n *Node) Rebalance(ctx context.Context, o OpOptions) (*proto.Plan, error) 
 	}
 	return n.submitPlan(ctx, p)
 }
+
+// planReason is the ownership-record reason of a plan step; the new owner recognises it (a
+// planned handover: the previous owner leaves a release snapshot).
+func planReason(p *proto.Plan) string {
+	return "plan " + strings.ToLower(strings.TrimPrefix(p.Kind.String(), "PLAN_KIND_")) + " " + p.Id
+}
+
+func isPlanReason(reason string) bool { return strings.HasPrefix(reason, "plan ") }
 
 func rank(pref []string, r string) int {
 	if i := slices.Index(pref, r); i >= 0 {
@@ -386,7 +395,7 @@ func (c *controller) advance(ctx context.Context, id string) {
 		}
 		from, to := s.FromRegion, s.ToRegion
 		rec, err := c.n.owners.Update(ctx, s.Symbol, Change{Action: action, Actor: c.actor(),
-			Reason: p.Kind.String() + " " + p.Id, PlanID: p.Id,
+			Reason: planReason(p), PlanID: p.Id,
 			Mutate: func(r *proto.OwnershipRecord) error {
 				if r.HomeRegion == to {
 					return ErrNoChange

@@ -34,7 +34,6 @@ type runner struct {
 
 	curEpoch  atomic.Uint64
 	applied   atomic.Uint64 // last command applied
-	releasing atomic.Bool   // stopped because the symbol moved away: leave a snapshot behind
 	phase     atomic.Uint32 // matcher.Phase of the book
 	caughtUp  atomic.Bool
 	snapshots sync.WaitGroup
@@ -44,8 +43,10 @@ type runner struct {
 	book       *matcher.Book
 	lastSnapAt uint64
 	lastSnapT  time.Time
-	evtDone    uint64          // last command whose events are in EVT_<S>
-	phaseAsked map[uint64]bool // epochs whose phase this runner already asked for
+	evtDone    uint64            // last command whose events are in EVT_<S>
+	pending    *proto.EventBatch // events of the last applied command while their append runs
+	pendingTo  string            // and where its direct answer goes
+	phaseAsked map[uint64]bool   // epochs whose phase this runner already asked for
 }
 
 func newRunner(n *Node, sym string) *runner {
@@ -73,8 +74,8 @@ func (r *runner) run(parent context.Context) {
 		close(r.done)
 	}()
 	err := r.serve(ctx)
-	if r.releasing.Load() {
-		r.releaseSnapshot()
+	if rec := r.n.cache.get(r.sym); rec != nil && rec.HomeRegion != r.n.cfg.Region {
+		r.releaseSnapshot() // the symbol moved away: leave the book for the next owner
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -101,11 +102,18 @@ func (r *runner) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("spec of %s: %w", r.sym, err)
 	}
-	from, err := r.restore(ctx, spec)
+	evtLast, err := r.streamLastSeq(ctx, client.EvtStream(r.sym))
 	if err != nil {
 		return err
 	}
-	evtLast, err := r.streamLastSeq(ctx, client.EvtStream(r.sym))
+	// A planned move: the previous owner leaves a release snapshot covering every command whose
+	// events are in EVT_<S> (it stopped appending when the record changed). Waiting a moment for
+	// it saves replaying the log since its last periodic snapshot, which is most of the pause.
+	var wantSeq uint64
+	if isPlanReason(rec.Reason) {
+		wantSeq = evtLast
+	}
+	from, err := r.restore(ctx, spec, wantSeq)
 	if err != nil {
 		return err
 	}
@@ -178,10 +186,11 @@ func (r *runner) serve(ctx context.Context) error {
 			r.evtDone = seq
 		} else {
 			batch := eventBatch(r.sym, seq, meta.Timestamp.UnixNano(), r.epoch(), pc.GetRequestId(), evs)
+			r.pending, r.pendingTo = batch, pc.GetReplyTo()
 			if err := r.appendEvents(ctx, batch); err != nil {
 				return err
 			}
-			r.evtDone = seq
+			r.evtDone, r.pending = seq, nil
 			r.fanOut(batch, pc.GetReplyTo())
 			r.maybeSnapshot(ctx, seq, evtLast)
 		}
@@ -208,10 +217,27 @@ func (r *runner) apply(data []byte, seq uint64, timeNs int64) (*proto.Command, [
 
 // restore loads the newest snapshot of the symbol, or starts an empty book. It returns the last
 // command sequence the book reflects.
-func (r *runner) restore(ctx context.Context, spec matcher.Spec) (uint64, error) {
-	env, err := loadSnapshot(ctx, r.n.js, r.sym)
-	if err != nil {
-		return 0, err
+func (r *runner) restore(ctx context.Context, spec matcher.Spec, wantSeq uint64) (uint64, error) {
+	var env *proto.SnapshotEnvelope
+	var err error
+	// A release snapshot being written replaces the object: reads can fail while it does, so
+	// poll with short attempts until it is there (or give up and take what there is).
+	for deadline := time.Now().Add(time.Second); wantSeq > 0 && time.Now().Before(deadline); {
+		actx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		env, err = loadSnapshotOnce(actx, r.n.js, r.sym)
+		cancel()
+		if err == nil && env != nil && env.LastCmdSeq >= wantSeq {
+			break
+		}
+		env = nil
+		if !sleepCtx(ctx, 10*time.Millisecond) {
+			return 0, ctx.Err()
+		}
+	}
+	if env == nil {
+		if env, err = loadSnapshot(ctx, r.n.js, r.sym); err != nil {
+			return 0, err
+		}
 	}
 	if env == nil {
 		b, err := matcher.NewBook(spec)
@@ -287,7 +313,12 @@ func (r *runner) checkFence(ctx context.Context, batch *proto.EventBatch) error 
 	if err != nil {
 		return err
 	}
+	// Direct gets may be answered by a replica a moment behind the leader that refused us.
 	got, err := s.GetMsg(ctx, batch.CmdSeq)
+	for i := 0; err != nil && errors.Is(err, jetstream.ErrMsgNotFound) && i < 10; i++ {
+		sleepCtx(ctx, 20*time.Millisecond)
+		got, err = s.GetMsg(ctx, batch.CmdSeq)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: EVT_%s does not end at %d and has no message %d: %v", errStale, r.sym, batch.CmdSeq-1, batch.CmdSeq, err)
 	}
@@ -418,7 +449,22 @@ func (r *runner) control(ctx context.Context) {
 // point we stopped instead of replaying the log since the last periodic snapshot. Only a state
 // whose every command has its events in EVT_<S> is saved: the next owner continues after it.
 func (r *runner) releaseSnapshot() {
+	if r.pending != nil && r.pending.CmdSeq == r.evtDone+1 {
+		// Stopped in the middle of an append: finish it (the events are deterministic, and
+		// the fencing makes a duplicate impossible) so the snapshot can cover that command.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := r.appendEvents(ctx, r.pending)
+		cancel()
+		if err == nil {
+			r.evtDone = r.pending.CmdSeq
+			r.fanOut(r.pending, r.pendingTo)
+		} else {
+			r.log.Debug("release_pending_append_failed", slog.Uint64("seq", r.pending.CmdSeq), slog.Any("err", err))
+		}
+	}
 	if r.book == nil || r.evtDone == 0 || r.evtDone != r.applied.Load() || r.evtDone == r.lastSnapAt {
+		r.log.Debug("release_snapshot_skipped", slog.Uint64("evt_done", r.evtDone),
+			slog.Uint64("applied", r.applied.Load()), slog.Uint64("last_snapshot", r.lastSnapAt))
 		return
 	}
 	r.snapshots.Wait()

@@ -44,15 +44,22 @@ func saveSnapshot(ctx context.Context, js jetstream.JetStream, env *proto.Snapsh
 // loadSnapshot returns the newest snapshot of symbol, nil when it has none. A snapshot that does
 // not decode or whose checksum fails is an error, never a silent empty book.
 func loadSnapshot(ctx context.Context, js jetstream.JetStream, symbol string) (*proto.SnapshotEnvelope, error) {
-	var b []byte
+	var env *proto.SnapshotEnvelope
 	err := withRetry(ctx, "get snapshot of "+symbol, func(ctx context.Context) error {
-		obs, err := js.ObjectStore(ctx, client.ObjectSnapshots)
-		if err != nil {
-			return err
-		}
-		b, err = obs.GetBytes(ctx, symbol)
+		var err error
+		env, err = loadSnapshotOnce(ctx, js, symbol)
 		return err
 	})
+	return env, err
+}
+
+// loadSnapshotOnce is one attempt of loadSnapshot.
+func loadSnapshotOnce(ctx context.Context, js jetstream.JetStream, symbol string) (*proto.SnapshotEnvelope, error) {
+	obs, err := js.ObjectStore(ctx, client.ObjectSnapshots)
+	if err != nil {
+		return nil, err
+	}
+	b, err := obs.GetBytes(ctx, symbol)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, nil
 	}

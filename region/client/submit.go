@@ -190,7 +190,9 @@ func (s *Submitter) append(ctx context.Context, symbol, id string, data []byte) 
 // message at seq (polled). The ctx deadline ends it with ErrOutcomeUnknown: the command is in
 // the log and will be executed, but we cannot say how yet.
 func (s *Submitter) await(ctx context.Context, symbol, id string, seq uint64, ch chan *proto.CommandResult, dup bool) (*proto.CommandResult, error) {
-	poll := time.NewTimer(300 * time.Millisecond)
+	// The direct answer normally comes within milliseconds; it is missing when the command was
+	// answered by a silent replay after a change of owner, so fall back to the log soon.
+	poll := time.NewTimer(50 * time.Millisecond)
 	if dup {
 		poll.Reset(0)
 	}
@@ -205,7 +207,7 @@ func (s *Submitter) await(ctx context.Context, symbol, id string, seq uint64, ch
 			if res := s.fromLog(ctx, symbol, seq); res != nil {
 				return res, nil
 			}
-			poll.Reset(200 * time.Millisecond)
+			poll.Reset(100 * time.Millisecond)
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: %s sequence %d appended, no result yet", ErrOutcomeUnknown, CmdStream(symbol), seq)
 		}
