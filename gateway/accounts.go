@@ -98,11 +98,14 @@ type keyring struct {
 	mu   sync.RWMutex
 	keys map[string]*proto.ApiKey
 	// ready is closed once the watch delivered the initial values.
-	ready chan struct{}
+	ready     chan struct{}
+	readyOnce func() // closes ready once the first values arrived (survives watch restarts)
 }
 
 func newKeyring() *keyring {
-	return &keyring{keys: map[string]*proto.ApiKey{}, ready: make(chan struct{})}
+	k := &keyring{keys: map[string]*proto.ApiKey{}, ready: make(chan struct{})}
+	k.readyOnce = sync.OnceFunc(func() { close(k.ready) })
+	return k
 }
 
 func (k *keyring) get(key string) *proto.ApiKey {
@@ -118,8 +121,7 @@ func (k *keyring) watch(ctx context.Context, kv jetstream.KeyValue) error {
 		return fmt.Errorf("watch %s: %w", client.BucketAccounts, err)
 	}
 	defer func() { _ = w.Stop() }()
-	readyOnce := sync.OnceFunc(func() { close(k.ready) })
-	defer readyOnce()
+	readyOnce := k.readyOnce
 	for {
 		select {
 		case <-ctx.Done():

@@ -60,6 +60,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.streams = newHub(g)
 	g.reg = &registry{js: js, log: log, maxTrades: cfg.RecentTrades, maxClosed: cfg.EndedOrders, symbols: map[string]*symbol{},
 		ready: make(chan struct{}), onBatch: g.streams.onBatch}
+	g.reg.readyOnce = sync.OnceFunc(func() { close(g.reg.ready) })
 	if g.sub == nil {
 		g.sub, err = client.NewSubmitter(cfg.NC, client.SubmitterConfig{})
 		if err != nil {
@@ -97,15 +98,24 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
-	g.goRun(func() {
-		if err := g.reg.watch(runCtx, owners); err != nil {
-			g.log.Error("owners_watch_failed", "err", err)
+	// The watches are re-established when they fail (a busy or re-electing cluster can time out
+	// creating one); Start waits for their first values.
+	keepWatching := func(what string, watch func(context.Context) error) {
+		for runCtx.Err() == nil {
+			if err := watch(runCtx); err != nil {
+				g.log.Warn(what+"_watch_failed", "err", err)
+			}
+			select {
+			case <-runCtx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
 		}
+	}
+	g.goRun(func() {
+		keepWatching("owners", func(ctx context.Context) error { return g.reg.watch(ctx, owners) })
 	})
 	g.goRun(func() {
-		if err := g.keys.watch(runCtx, g.accounts); err != nil {
-			g.log.Error("accounts_watch_failed", "err", err)
-		}
+		keepWatching("accounts", func(ctx context.Context) error { return g.keys.watch(ctx, g.accounts) })
 	})
 	for _, ch := range []chan struct{}{g.reg.ready, g.keys.ready} {
 		select {

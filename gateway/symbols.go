@@ -44,6 +44,8 @@ type registry struct {
 	mu      sync.RWMutex
 	symbols map[string]*symbol
 	ready   chan struct{}
+	// readyOnce closes ready once the first values arrived (survives watch restarts).
+	readyOnce func()
 
 	wg sync.WaitGroup
 }
@@ -81,8 +83,7 @@ func (r *registry) watch(ctx context.Context, kv jetstream.KeyValue) error {
 		return fmt.Errorf("watch %s: %w", client.BucketOwners, err)
 	}
 	defer func() { _ = w.Stop() }()
-	readyOnce := sync.OnceFunc(func() { close(r.ready) })
-	defer readyOnce()
+	readyOnce := r.readyOnce
 	for {
 		select {
 		case <-ctx.Done():
