@@ -195,6 +195,9 @@ func (c *controller) failover(ctx context.Context) {
 			continue
 		}
 		settle := c.n.cfg.SettleWindow
+		// The new owner appends the failover phase to the log once it has caught up (runner.
+		// control); appending it here first would wait for the CMD_<S> leader election (4-9 s
+		// after an abrupt loss) before the re-homing could even be recorded.
 		next, err := c.n.owners.Update(ctx, rec.Symbol, Change{
 			Action: proto.AuditAction_AUDIT_ACTION_FAILOVER, Actor: c.actor(), Reason: ReasonFailover,
 			Mutate: func(r *proto.OwnershipRecord) error {

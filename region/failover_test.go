@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,6 +77,7 @@ func startFlowOn(t *testing.T, m *meshtest.Mesh, symbol string, regions ...strin
 					side = proto.Side_SIDE_SELL
 				}
 				cmd := newOrder(symbol, id, uint64(10+i*2+n%2), side, proto.TimeInForce_TIME_IN_FORCE_GTC, 10000, 10000)
+				sent := time.Now().UnixNano()
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				res, err := sub.Submit(ctx, cmd, client.WaitResult)
 				cancel()
@@ -99,7 +101,7 @@ func startFlowOn(t *testing.T, m *meshtest.Mesh, symbol string, regions ...strin
 							now := time.Now().UnixNano()
 							f.fills.Add(1)
 							f.lastFill.Store(now)
-							if mark := f.markAt.Load(); mark != 0 && now > mark {
+							if mark := f.markAt.Load(); mark != 0 && sent > mark { // an order sent after the mark
 								f.firstFill.CompareAndSwap(0, now)
 							}
 						}
@@ -468,6 +470,19 @@ func TestFailoverPolicies(t *testing.T) {
 			return fmt.Errorf("home %s phase %v", r.HomeRegion, r.Phase)
 		}
 		return nil
+	})
+	// The halt takes effect where the log says so: when the new owner's SetPhase(HALT) is applied.
+	m.Await("SOLUSDT halted in the log", func() error {
+		rep, err := region.VerifyLog(ctx, m.Node("ap-south").JetStream(), "SOLUSDT", specOf(t, haltSym))
+		if err != nil {
+			return err
+		}
+		for _, id := range rep.RequestIDs {
+			if strings.HasPrefix(id, "phase-SOLUSDT-") && rep.Events == rep.Commands {
+				return nil
+			}
+		}
+		return fmt.Errorf("no phase command yet in %v", rep.RequestIDs)
 	})
 	res, err := submitRetry(ctx, sub, newOrder("SOLUSDT", "while-halted", 9, proto.Side_SIDE_SELL,
 		proto.TimeInForce_TIME_IN_FORCE_GTC, 9500, 10000))

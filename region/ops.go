@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	gproto "google.golang.org/protobuf/proto"
@@ -154,6 +155,12 @@ func (n *Node) setPhase(ctx context.Context, symbol string, phase proto.Phase, a
 	if !n.Ready() {
 		return nil, ErrNotReady
 	}
+	// The log first: whoever reads the new phase in OWNERS afterwards finds the book in it.
+	if cur := n.cache.get(symbol); cur != nil && cur.Phase != phase {
+		if err := n.appendPhase(ctx, symbol, phase, reason, "op-"+strconv.FormatUint(cur.Epoch+1, 10)); err != nil {
+			return nil, err
+		}
+	}
 	rec, err := n.owners.Update(ctx, symbol, Change{Action: action, Actor: actor, Reason: reason,
 		Mutate: func(r *proto.OwnershipRecord) error {
 			if r.Phase == phase && r.SettleUntilUnixNano == 0 {
@@ -166,6 +173,18 @@ func (n *Node) setPhase(ctx context.Context, symbol string, phase proto.Phase, a
 		n.cache.put(rec)
 	}
 	return rec, err
+}
+
+// appendPhase appends SetPhase(phase) to symbol's command log; tag makes its request id unique
+// per intended change, so a retried append is deduped.
+func (n *Node) appendPhase(ctx context.Context, symbol string, phase proto.Phase, reason, tag string) error {
+	cmd := &proto.Command{SchemaVersion: proto.SchemaVersion, Symbol: symbol,
+		RequestId: "phase-" + symbol + "-" + tag, IngressRegion: n.cfg.Region,
+		Body: &proto.Command_SetPhase{SetPhase: &proto.SetPhase{Phase: phase, Reason: reason}}}
+	if err := n.appendCommand(ctx, cmd); err != nil {
+		return fmt.Errorf("set phase of %s: %w", symbol, err)
+	}
+	return nil
 }
 
 // History returns symbol's audit entries, oldest first (the newest limit ones; 0 = all).
