@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,15 +67,7 @@ func (o *Ownership) List(ctx context.Context) ([]*proto.OwnershipRecord, error) 
 		}
 		out = append(out, rec)
 	}
-	slices.SortFunc(out, func(a, b *proto.OwnershipRecord) int {
-		switch {
-		case a.Symbol < b.Symbol:
-			return -1
-		case a.Symbol > b.Symbol:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, bySymbol)
 	return out, nil
 }
 
@@ -243,6 +236,8 @@ func (o *Ownership) History(ctx context.Context, symbol string, limit int) ([]*p
 	return out, nil
 }
 
+func bySymbol(a, b *proto.OwnershipRecord) int { return strings.Compare(a.Symbol, b.Symbol) }
+
 // ownerCache is a node's view of OWNERS, kept by a KV watch. Reads are local and may lag the
 // bucket by a moment; fencing never relies on them (engine-facts gotcha 3).
 type ownerCache struct {
@@ -293,15 +288,7 @@ func (c *ownerCache) all() []*proto.OwnershipRecord {
 		out = append(out, r)
 	}
 	c.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *proto.OwnershipRecord) int {
-		switch {
-		case a.Symbol < b.Symbol:
-			return -1
-		case a.Symbol > b.Symbol:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, bySymbol)
 	return out
 }
 

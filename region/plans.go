@@ -1,6 +1,7 @@
 package region
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -296,15 +297,7 @@ func (n *Node) Plans(ctx context.Context) ([]*proto.Plan, error) {
 		}
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b *proto.Plan) int {
-		switch {
-		case a.CreatedUnixNano > b.CreatedUnixNano:
-			return -1
-		case a.CreatedUnixNano < b.CreatedUnixNano:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *proto.Plan) int { return cmp.Compare(b.CreatedUnixNano, a.CreatedUnixNano) })
 	return out, nil
 }
 
