@@ -440,7 +440,9 @@ func TestFailoverPolicies(t *testing.T) {
 		return nil
 	})
 	m.Await("failover cancels reach the log", func() error {
-		rep, err := region.VerifyLog(ctx, m.Node("eu-west").JetStream(), "ETHUSDT", specOf(t, cancelSym))
+		vctx, vcancel := context.WithTimeout(ctx, 5*time.Second) // a request sent during an election gets no reply: keep it short
+		defer vcancel()
+		rep, err := region.VerifyLog(vctx, m.Node("eu-west").JetStream(), "ETHUSDT", specOf(t, cancelSym))
 		if err != nil {
 			return err
 		}
@@ -473,7 +475,9 @@ func TestFailoverPolicies(t *testing.T) {
 	})
 	// The halt takes effect where the log says so: when the new owner's SetPhase(HALT) is applied.
 	m.Await("SOLUSDT halted in the log", func() error {
-		rep, err := region.VerifyLog(ctx, m.Node("ap-south").JetStream(), "SOLUSDT", specOf(t, haltSym))
+		vctx, vcancel := context.WithTimeout(ctx, 5*time.Second) // a request sent during an election gets no reply: keep it short
+		defer vcancel()
+		rep, err := region.VerifyLog(vctx, m.Node("ap-south").JetStream(), "SOLUSDT", specOf(t, haltSym))
 		if err != nil {
 			return err
 		}
