@@ -147,6 +147,110 @@ func TestEvacuateAndRestore(t *testing.T) {
 	}
 }
 
+// TestPlanAbortAndControllerFailover aborts a restore half-way (every symbol keeps its owner)
+// and kills the active controller in the middle of a rebalance (the next controller finishes
+// it). It uses 24 symbols so that it stays short under the race detector; the 100-symbol
+// evacuation above covers scale.
+func TestPlanAbortAndControllerFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-region cluster")
+	}
+	var syms []region.SymbolConfig
+	for i := 0; i < 24; i++ {
+		syms = append(syms, region.DemoSymbol(fmt.Sprintf("A%03dUSDT", i), fmt.Sprintf("A%03d", i), "USDT",
+			"us-east", "eu-west", "ap-south"))
+	}
+	m := meshtest.New(t, meshtest.Options{Symbols: syms, Timeout: time.Minute})
+	m.AwaitConverged()
+	for _, s := range syms {
+		m.AwaitOwner(s.Symbol, meshtest.HomeIs("us-east"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	plan, err := m.Node("eu-west").Evacuate(ctx, "us-east", region.OpOptions{Actor: "test", Concurrency: 10, RatePerSecond: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitPlan(t, m, plan.Id, proto.PlanState_PLAN_STATE_SUCCEEDED)
+
+	// Abort half-way: a slow restore is aborted; every symbol has exactly one live owner.
+	plan, err = m.Node("eu-west").Restore(ctx, "us-east", region.OpOptions{Actor: "test", Concurrency: 1, RatePerSecond: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Await("restore half-way", func() error {
+		p, err := m.Node("eu-west").Plan(ctx, plan.Id)
+		if err != nil {
+			return err
+		}
+		done := 0
+		for _, s := range p.Steps {
+			if s.State == proto.StepState_STEP_STATE_SUCCEEDED {
+				done++
+			}
+		}
+		if done < 4 {
+			return fmt.Errorf("%d steps done", done)
+		}
+		return nil
+	})
+	if _, err := m.Node("ap-south").AbortPlan(ctx, plan.Id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	aborted := awaitPlan(t, m, plan.Id, proto.PlanState_PLAN_STATE_ABORTED)
+	moved := 0
+	for _, s := range aborted.Steps {
+		if s.State == proto.StepState_STEP_STATE_SUCCEEDED {
+			moved++
+		}
+	}
+	if moved == 0 || moved == len(aborted.Steps) {
+		t.Errorf("abort half-way moved %d of %d", moved, len(aborted.Steps))
+	}
+	for _, s := range syms {
+		m.AwaitOwner(s.Symbol, func(*proto.OwnershipRecord) error { return nil })
+	}
+
+	// Controller killed half-way: the next controller finishes the plan.
+	var ctrl string
+	for _, r := range m.Live() {
+		if m.Node(r).ControllerActive() {
+			ctrl = r
+		}
+	}
+	other := m.Other(ctrl)
+	plan, err = m.Node(other).Rebalance(ctx, region.OpOptions{Actor: "test", Concurrency: 1, RatePerSecond: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Steps) > 0 {
+		m.Await("rebalance started", func() error {
+			p, err := m.Node(other).Plan(ctx, plan.Id)
+			if err != nil {
+				return err
+			}
+			if p.State != proto.PlanState_PLAN_STATE_RUNNING {
+				return fmt.Errorf("state %v", p.State)
+			}
+			return nil
+		})
+		m.Kill(ctrl)
+		m.Await("rebalance finished by the next controller", func() error {
+			p, err := m.Node(other).Plan(ctx, plan.Id)
+			if err != nil {
+				return err
+			}
+			if p.State != proto.PlanState_PLAN_STATE_SUCCEEDED && p.State != proto.PlanState_PLAN_STATE_FAILED {
+				return fmt.Errorf("state %v", p.State)
+			}
+			return nil
+		})
+	}
+	for _, s := range syms {
+		m.AwaitOwner(s.Symbol, func(*proto.OwnershipRecord) error { return nil })
+	}
+}
+
 func awaitPlan(t *testing.T, m *meshtest.Mesh, id string, want proto.PlanState) *proto.Plan {
 	t.Helper()
 	var p *proto.Plan
@@ -278,82 +382,5 @@ func TestEvacuateHundredSymbols(t *testing.T) {
 			t.Errorf("%d requests failed during the evacuation", failures)
 		}
 		t.Logf("longest gap a client saw during the evacuation: %v", pause)
-	}
-
-	// Abort half-way: a slow restore is aborted; every symbol has exactly one live owner.
-	plan, err = m.Node("eu-west").Restore(ctx, "us-east", region.OpOptions{Actor: "test", Concurrency: 1, RatePerSecond: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Await("restore half-way", func() error {
-		p, err := m.Node("eu-west").Plan(ctx, plan.Id)
-		if err != nil {
-			return err
-		}
-		done := 0
-		for _, s := range p.Steps {
-			if s.State == proto.StepState_STEP_STATE_SUCCEEDED {
-				done++
-			}
-		}
-		if done < 10 {
-			return fmt.Errorf("%d steps done", done)
-		}
-		return nil
-	})
-	if _, err := m.Node("ap-south").AbortPlan(ctx, plan.Id, "test"); err != nil {
-		t.Fatal(err)
-	}
-	aborted := awaitPlan(t, m, plan.Id, proto.PlanState_PLAN_STATE_ABORTED)
-	moved := 0
-	for _, s := range aborted.Steps {
-		if s.State == proto.StepState_STEP_STATE_SUCCEEDED {
-			moved++
-		}
-	}
-	if moved == 0 || moved == len(aborted.Steps) {
-		t.Errorf("abort half-way moved %d of %d", moved, len(aborted.Steps))
-	}
-	for _, s := range syms {
-		m.AwaitOwner(s.Symbol, func(*proto.OwnershipRecord) error { return nil })
-	}
-
-	// Controller killed half-way: the next controller finishes the plan.
-	var ctrl string
-	for _, r := range m.Live() {
-		if m.Node(r).ControllerActive() {
-			ctrl = r
-		}
-	}
-	other := m.Other(ctrl)
-	plan, err = m.Node(other).Rebalance(ctx, region.OpOptions{Actor: "test", Concurrency: 1, RatePerSecond: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(plan.Steps) > 0 {
-		m.Await("rebalance started", func() error {
-			p, err := m.Node(other).Plan(ctx, plan.Id)
-			if err != nil {
-				return err
-			}
-			if p.State != proto.PlanState_PLAN_STATE_RUNNING {
-				return fmt.Errorf("state %v", p.State)
-			}
-			return nil
-		})
-		m.Kill(ctrl)
-		m.Await("rebalance finished by the next controller", func() error {
-			p, err := m.Node(other).Plan(ctx, plan.Id)
-			if err != nil {
-				return err
-			}
-			if p.State != proto.PlanState_PLAN_STATE_SUCCEEDED && p.State != proto.PlanState_PLAN_STATE_FAILED {
-				return fmt.Errorf("state %v", p.State)
-			}
-			return nil
-		})
-	}
-	for _, s := range syms {
-		m.AwaitOwner(s.Symbol, func(*proto.OwnershipRecord) error { return nil })
 	}
 }
