@@ -205,14 +205,10 @@ func (o *Ownership) History(ctx context.Context, symbol string, limit int) ([]*p
 	if err != nil {
 		return nil, fmt.Errorf("read audit: %w", err)
 	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read audit: %w", err)
-	}
-	pending := int(info.NumPending)
+	// Read until a fetch comes back empty: a fresh ordered consumer's pending count can lag.
 	var out []*proto.AuditEntry
-	for pending > 0 {
-		batch, err := cons.Fetch(min(pending, 256), jetstream.FetchMaxWait(2*time.Second))
+	for {
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(300*time.Millisecond))
 		if err != nil {
 			return nil, fmt.Errorf("read audit: %w", err)
 		}
@@ -228,7 +224,6 @@ func (o *Ownership) History(ctx context.Context, symbol string, limit int) ([]*p
 		if n == 0 {
 			break
 		}
-		pending -= n
 	}
 	if limit > 0 && len(out) > limit {
 		out = out[len(out)-limit:]
