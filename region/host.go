@@ -58,7 +58,9 @@ func (h *host) reconcile(ctx context.Context) {
 	want := map[string]*proto.OwnershipRecord{}
 	// On the minority side of a partition nothing can be appended and the majority will re-home
 	// the symbols: stop matching at once instead of waiting for an append to fail.
-	quorum := h.n.HasQuorum()
+	// Until the ownership watch has delivered the current records, the cache may be what a
+	// restarted node remembers from before: a stale owner would start and only be fenced.
+	quorum := h.n.HasQuorum() && h.cache.synced.Load()
 	for _, rec := range h.cache.all() {
 		if !quorum {
 			break

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -239,6 +240,7 @@ type ownerCache struct {
 	mu      sync.RWMutex
 	records map[string]*proto.OwnershipRecord
 	changed chan struct{} // signalled (non-blocking) on every change
+	synced  atomic.Bool   // the watch delivered the bucket's current values at least once
 }
 
 func newOwnerCache() *ownerCache {
@@ -301,7 +303,9 @@ func (c *ownerCache) watch(ctx context.Context, kv jetstream.KeyValue, onErr fun
 		}
 		for upd := range w.Updates() {
 			if upd == nil {
-				continue // initial values delivered
+				c.synced.Store(true) // initial values delivered
+				c.signal()
+				continue
 			}
 			switch upd.Operation() {
 			case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
