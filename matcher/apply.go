@@ -4,8 +4,12 @@ package matcher
 // that fails produces a Rejected event first. Depth updates come last, one per changed level,
 // sharing one update id. The returned slice is owned by the Book and valid until the next Apply.
 //
-// A command whose Seq is not above the last applied Seq (once one has been applied) was already
-// applied: Apply ignores it and returns nil, so replaying an overlapping log tail is harmless.
+// Seq is the command's log sequence and must be above zero: the order a command places (new
+// order, new half of cancel-replace) gets OrderID = Seq, so whoever appended the command knows
+// the order id from the append's acknowledgement. A command with Seq 0 is rejected (ErrNoSeq)
+// and changes nothing. A command whose Seq is not above the last applied Seq was already
+// applied: Apply ignores it and returns nil, so replaying an overlapping log tail is harmless
+// and no order id can be assigned twice.
 //
 // Phases: TRADING accepts everything; CANCEL_ONLY accepts cancel, cancel-all, amend (it only
 // lowers quantity) and the cancel half of cancel-replace; POST_ONLY additionally accepts LIMIT
@@ -14,7 +18,11 @@ package matcher
 func (b *Book) Apply(c *Command) []Event {
 	b.ev = b.ev[:0] // emit overwrites or zeroes each reused slot
 	b.dirty = b.dirty[:0]
-	if b.seq != 0 && c.Seq <= b.seq {
+	if c.Seq <= b.seq {
+		if c.Seq == 0 {
+			b.reject(ErrNoSeq, c.Account, 0, "")
+			return b.ev[:len(b.ev):len(b.ev)]
+		}
 		return nil
 	}
 	b.seq, b.time = c.Seq, c.Time
@@ -167,21 +175,21 @@ func validClientID(s string) bool {
 	return true
 }
 
-// newOrder places no for c.Account; it returns the new order id, or the rejection. The incoming
-// order is written straight into a slab slot, matches from there, and either rests in place or
-// gives the slot back.
+// newOrder places no for c.Account; it returns the new order id (c.Seq), or the rejection. The
+// incoming order is written straight into a slab slot, matches from there, and either rests in
+// place or gives the slot back.
 func (b *Book) newOrder(c *Command, no *NewOrder) (uint64, *CodeError) {
 	if err := b.checkNew(c, no); err != nil {
 		b.reject(err, c.Account, 0, no.ClientOrderID)
 		return 0, err
 	}
-	b.lastID++
-	b.byID.advance(b.lastID)
+	b.lastID = c.Seq // above every earlier id: Apply only takes increasing sequences
+	b.byID.advance(c.Seq)
 	ti := b.allocOrder()
 	t := &b.orders[ti]
 	// Every field, one store each: a composite literal would be built on the stack and copied.
 	t.prev, t.next, t.level, t.aprev, t.anext, t.acct = none, none, none, 0, 0, 0 // rest links the order
-	t.id, t.account, t.clientOrderID, t.price, t.qty, t.remaining, t.time = b.lastID, c.Account, no.ClientOrderID, no.Price, no.Qty, no.Qty, c.Time
+	t.id, t.account, t.clientOrderID, t.price, t.qty, t.remaining, t.time = c.Seq, c.Account, no.ClientOrderID, no.Price, no.Qty, no.Qty, c.Time
 	t.side, t.typ, t.tif, t.stp, t.executed, t.executedQuote = no.Side, no.Type, no.TimeInForce, no.STP, 0, 0
 	st := takerState{quoteQty: no.QuoteQty, quoteLeft: no.QuoteQty, byQuote: no.Type == Market && no.QuoteQty != 0}
 	e := b.emit(EvAccepted)

@@ -8,7 +8,7 @@ type Book struct {
 	spec   Spec
 	lim    limits
 	phase  Phase
-	lastID uint64 // last order id
+	lastID uint64 // last order id: the Seq of the last command that placed an order
 	lastTr uint64 // last trade id
 	lastUp uint64 // last depth update id
 	seq    uint64 // last applied command Seq
@@ -30,9 +30,9 @@ type Book struct {
 
 	// kept is the slot of the order that the cancel half of a cancel-replace removed while it
 	// was the newest (last linked) order of its account, or none. Its account links and the
-	// account's count stay as they were: the new half gets the next id and the same slot, so
-	// if it rests, rest would link it in exactly that place again, and rest only restores the
-	// slot's own links (keptAcct, keptPrev). Otherwise settleKept unlinks it, before anything
+	// account's count stay as they were: the new half gets a higher id (the command's Seq) and
+	// the same slot, so if it rests, rest would link it in exactly that place again, and rest
+	// only restores the slot's own links (keptAcct, keptPrev). Otherwise settleKept unlinks it, before anything
 	// else reads or changes the account's list, and in any case before Apply returns.
 	kept, keptAcct, keptPrev int32
 

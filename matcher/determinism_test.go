@@ -19,7 +19,7 @@ func randomLog(seed uint64, n int) []Command {
 		coids[i] = "c" + strconv.Itoa(i)
 	}
 	cmds := make([]Command, 0, n)
-	var ids uint64 // upper bound of order ids assigned so far
+	var ids uint64 // upper bound of order ids assigned so far (an order's id is its command's Seq)
 	phaseLeft := 0
 	for len(cmds) < n {
 		seq := uint64(len(cmds) + 1)
@@ -52,11 +52,11 @@ func randomLog(seed uint64, n int) []Command {
 		if rng.IntN(50) == 0 {
 			no.RecvWindowMs, no.ClientTimeMs = 5, c.Time/1e6-int64(rng.IntN(10))
 		}
-		target := ids - min(ids, uint64(rng.IntN(300)))
+		target := ids - min(ids, uint64(rng.IntN(450))) // about 300 orders back: 2 in 3 commands place one
 		switch r := rng.IntN(1000); {
 		case r < 450:
 			c.Kind, c.Order = CmdNew, no
-			ids++
+			ids = seq
 		case r < 650:
 			c.Kind, c.OrderID = CmdCancel, target
 			if rng.IntN(4) == 0 {
@@ -66,7 +66,7 @@ func randomLog(seed uint64, n int) []Command {
 			c.Kind = CmdCancelAll
 		case r < 880:
 			c.Kind, c.OrderID, c.Order, c.Mode = CmdCancelReplace, target, no, ReplaceMode(1+rng.IntN(2))
-			ids++
+			ids = seq
 		case r < 998:
 			c.Kind, c.OrderID, c.NewQty = CmdAmend, target, int64(1+rng.IntN(19))
 		default:

@@ -45,6 +45,8 @@ var (
 	ErrInvalidType    = &CodeError{-1116, "Invalid orderType."}
 	ErrInvalidSide    = &CodeError{-1117, "Invalid side."}
 	ErrUnknownCommand = &CodeError{-1014, "Unknown order composition."}
+	// ErrNoSeq rejects a command without a log sequence (Seq 0): order ids are sequences.
+	ErrNoSeq = &CodeError{-1102, "Mandatory parameter was not sent, was empty/null, or malformed."}
 
 	// New-order rejections (-2010 NEW_ORDER_REJECTED).
 	ErrDuplicateOrder = &CodeError{-2010, "Duplicate order sent."}

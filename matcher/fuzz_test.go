@@ -111,8 +111,8 @@ func (m *model) check(b *Book, c *Command, evs []Event) error {
 		e := &evs[i]
 		switch e.Kind {
 		case EvAccepted:
-			if e.OrderID != m.lastID+1 {
-				return fmt.Errorf("order id %d after %d", e.OrderID, m.lastID)
+			if e.OrderID <= m.lastID || e.OrderID != c.Seq {
+				return fmt.Errorf("order id %d after %d, command seq %d", e.OrderID, m.lastID, c.Seq)
 			}
 			m.lastID = e.OrderID
 			m.accepted = append(m.accepted, e.OrderID)

@@ -1,9 +1,11 @@
 package matcher
 
-// idIndex maps the ids of open orders to slab indexes. Order ids are assigned consecutively, so
-// recent ids live in a ring indexed by id&ringMask: lookup, insert and delete are one array
-// access, with no hashing or probing. When the id counter reaches id+ringSize while that order is
-// still open, the entry moves to a map (it is only ever looked up there, never iterated).
+// idIndex maps the ids of open orders to slab indexes. Order ids are the log sequences of the
+// commands that placed them: increasing, with gaps where a command placed no order. Recent ids
+// live in a ring indexed by id&ringMask covering the ringSize ids (sequences) up to the newest:
+// lookup, insert and delete are one array access, with no hashing or probing, and a gap costs
+// nothing but unused slots. When the newest id reaches id+ringSize while that order is still
+// open, the entry moves to a map (it is only ever looked up there, never iterated).
 type idIndex struct {
 	ring *[ringSize]int32 // slab index of the open order with id in (last-ringSize, last], or none
 	old  map[uint64]int32
@@ -24,8 +26,18 @@ func newIDIndex() idIndex {
 	return x
 }
 
-// advance records that id last was assigned, evicting the entry it displaces from the ring.
+// advance records that id last was assigned, evicting the entries of the ids it pushes out of
+// the ring. A jump of more than ringSize (a long stretch of commands that placed no order)
+// visits each ring slot once, not each skipped id.
 func (x *idIndex) advance(last uint64) {
+	if last <= x.last {
+		return
+	}
+	if last-x.last > ringSize {
+		x.evictAll()
+		x.last = last
+		return
+	}
 	for x.last < last {
 		x.last++
 		slot := &x.ring[x.last&ringMask]
@@ -33,6 +45,19 @@ func (x *idIndex) advance(last uint64) {
 			x.old[x.last-ringSize] = *slot
 			*slot = none
 		}
+	}
+}
+
+// evictAll moves every ring entry to the map.
+func (x *idIndex) evictAll() {
+	for i, v := range x.ring {
+		if v == none {
+			continue
+		}
+		// Slot i holds the id in (last-ringSize, last] that is congruent to i.
+		id := x.last - (x.last-uint64(i))&ringMask
+		x.old[id] = v
+		x.ring[i] = none
 	}
 }
 

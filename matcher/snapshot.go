@@ -16,6 +16,7 @@ import (
 //	spec: symbol, base, quote, tick, step, minPrice, maxPrice, minQty, maxQty, minNotional,
 //	      maxNotional (strings), maxNumOrders
 //	phase(1 byte) lastOrderID lastTradeID lastUpdateID lastSeq lastTime
+//	      (lastOrderID is the Seq of the last command that placed an order, so <= lastSeq)
 //	for side in BUY, SELL: order count, then the orders best level first, FIFO within a level:
 //	      id account clientOrderID type tif stp price qty remaining executed executedQuote time
 //	crc32 (Castagnoli, 4 bytes little endian) of everything before it
@@ -126,6 +127,9 @@ func Restore(data []byte) (*Book, error) {
 	b.time = r.varint()
 	if r.err != nil || b.phase < Trading || b.phase > Halt {
 		return nil, corrupt("header")
+	}
+	if b.lastID > b.seq {
+		return nil, corrupt("last order id %d beyond last sequence %d", b.lastID, b.seq)
 	}
 	b.byID.last = b.lastID
 	var all []int32

@@ -107,8 +107,9 @@ func TestRestoreRejectsInconsistent(t *testing.T) {
 		"qty mismatch":   func(b *Book) { b.orders[b.byID.get(1)].remaining++ },
 		"id beyond last": func(b *Book) { b.lastID = 2 },
 		"bad phase":      func(b *Book) { b.phase = 9 },
+		"id beyond seq":  func(b *Book) { b.lastID = b.seq + 1 },
 	}
-	for _, name := range []string{"crossed", "qty mismatch", "id beyond last", "bad phase"} {
+	for _, name := range []string{"crossed", "qty mismatch", "id beyond last", "bad phase", "id beyond seq"} {
 		t.Run(name, func(t *testing.T) {
 			b, err := Restore(base.Snapshot())
 			if err != nil {
