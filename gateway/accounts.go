@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -20,77 +19,35 @@ import (
 	"github.com/geomesh/geomesh/region/client"
 )
 
-// KV ACCOUNTS key prefixes: "apikey.<api key>" -> proto.ApiKey, "listenkey.<key>" -> proto.ListenKey.
+// KV ACCOUNTS key prefixes (region/client owns the record layout).
 const (
-	apiKeyPrefix    = "apikey."
-	listenKeyPrefix = "listenkey."
+	apiKeyPrefix    = client.APIKeyPrefix
+	listenKeyPrefix = client.ListenKeyPrefix
 )
-
-const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-// randomToken returns n characters of [A-Za-z0-9] from crypto/rand.
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics on failure)
-	for i := range b {
-		b[i] = keyAlphabet[int(b[i])%len(keyAlphabet)]
-	}
-	return string(b)
-}
 
 // CreateAPIKey creates an API key for account with the given permissions (none: read and
 // trade) in KV ACCOUNTS and returns the key and its HMAC secret. Every region's gateway
 // authenticates it as soon as its KV watch delivers it.
 func CreateAPIKey(ctx context.Context, js jetstream.JetStream, account uint64, perms ...proto.Permission) (key, secret string, err error) {
-	if account == 0 {
-		return "", "", fmt.Errorf("create api key: %w: account 0", proto.ErrInvalid)
-	}
-	if len(perms) == 0 {
-		perms = []proto.Permission{proto.Permission_PERMISSION_READ, proto.Permission_PERMISSION_TRADE}
-	}
-	kv, err := js.KeyValue(ctx, client.BucketAccounts)
+	rec, err := client.NewAPIKey(account, perms...)
 	if err != nil {
-		return "", "", fmt.Errorf("create api key: open bucket %s: %w", client.BucketAccounts, err)
+		return "", "", err
 	}
-	key, secret = randomToken(64), randomToken(64)
-	rec := &proto.ApiKey{SchemaVersion: proto.SchemaVersion, ApiKey: key, Secret: []byte(secret),
-		Account: account, Permissions: perms, CreatedUnixNano: time.Now().UnixNano()}
-	if err := rec.Validate(); err != nil {
-		return "", "", fmt.Errorf("create api key: %w", err)
+	if err := client.PutAPIKey(ctx, js, rec, true); err != nil {
+		return "", "", err
 	}
-	b, err := gproto.Marshal(rec)
-	if err != nil {
-		return "", "", fmt.Errorf("create api key: %w", err)
-	}
-	if _, err := kv.Create(ctx, apiKeyPrefix+key, b); err != nil {
-		return "", "", fmt.Errorf("create api key: %w", err)
-	}
-	return key, secret, nil
+	return rec.ApiKey, string(rec.Secret), nil
 }
 
 // EnsureAPIKey stores k in KV ACCOUNTS unless a key of that name exists (which is kept).
 func EnsureAPIKey(ctx context.Context, js jetstream.JetStream, k BootstrapKey) error {
 	perms := k.Permissions
 	if len(perms) == 0 {
-		perms = []proto.Permission{proto.Permission_PERMISSION_READ, proto.Permission_PERMISSION_TRADE}
+		perms = client.DefaultPermissions()
 	}
 	rec := &proto.ApiKey{SchemaVersion: proto.SchemaVersion, ApiKey: k.APIKey, Secret: []byte(k.Secret),
 		Account: k.Account, Permissions: perms, CreatedUnixNano: time.Now().UnixNano()}
-	if err := rec.Validate(); err != nil {
-		return fmt.Errorf("ensure api key: %w", err)
-	}
-	kv, err := js.KeyValue(ctx, client.BucketAccounts)
-	if err != nil {
-		return fmt.Errorf("ensure api key: open bucket %s: %w", client.BucketAccounts, err)
-	}
-	b, err := gproto.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("ensure api key: %w", err)
-	}
-	if _, err := kv.Create(ctx, apiKeyPrefix+k.APIKey, b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return fmt.Errorf("ensure api key: %w", err)
-	}
-	return nil
+	return client.PutAPIKey(ctx, js, rec, false)
 }
 
 // keyring caches the API keys of KV ACCOUNTS, kept current by a watch.

@@ -55,7 +55,7 @@ func validClientID(s string) bool {
 func clientID(p *params, name string) (string, *apiError) {
 	id := p.get(name)
 	if id == "" {
-		return "geo" + randomToken(19), nil
+		return "geo" + client.RandomToken(19), nil
 	}
 	if !validClientID(id) {
 		return "", errIllegal(name)
@@ -388,7 +388,7 @@ func (g *Gateway) cancelOpenOrders(q *req) (any, *apiError) {
 		return nil, aerr
 	}
 	acct := q.key.Account
-	cid := "geo" + randomToken(19)
+	cid := "geo" + client.RandomToken(19)
 	ans, aerr := g.submit(q, s, &proto.Command{RequestId: cancelRequestID(acct, cid),
 		Body: &proto.Command_CancelAll{CancelAll: &proto.CancelAll{Account: acct}}})
 	if aerr != nil {

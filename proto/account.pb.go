@@ -32,6 +32,9 @@ const (
 	Permission_PERMISSION_READ Permission = 1
 	// Place, amend and cancel orders (TRADE endpoints).
 	Permission_PERMISSION_TRADE Permission = 2
+	// Operate the mesh: the key and its secret authenticate the admin API (meshctl) as
+	// "Authorization: Bearer <api_key>:<secret>", like the admin token.
+	Permission_PERMISSION_ADMIN Permission = 3
 )
 
 // Enum value maps for Permission.
@@ -40,11 +43,13 @@ var (
 		0: "PERMISSION_UNSPECIFIED",
 		1: "PERMISSION_READ",
 		2: "PERMISSION_TRADE",
+		3: "PERMISSION_ADMIN",
 	}
 	Permission_value = map[string]int32{
 		"PERMISSION_UNSPECIFIED": 0,
 		"PERMISSION_READ":        1,
 		"PERMISSION_TRADE":       2,
+		"PERMISSION_ADMIN":       3,
 	}
 )
 
@@ -248,12 +253,13 @@ const file_account_proto_rawDesc = "" +
 	"\n" +
 	"listen_key\x18\x02 \x01(\tR\tlistenKey\x12\x18\n" +
 	"\aaccount\x18\x03 \x01(\x04R\aaccount\x12*\n" +
-	"\x11expires_unix_nano\x18\x04 \x01(\x03R\x0fexpiresUnixNano*S\n" +
+	"\x11expires_unix_nano\x18\x04 \x01(\x03R\x0fexpiresUnixNano*i\n" +
 	"\n" +
 	"Permission\x12\x1a\n" +
 	"\x16PERMISSION_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fPERMISSION_READ\x10\x01\x12\x14\n" +
-	"\x10PERMISSION_TRADE\x10\x02B(Z&github.com/geomesh/geomesh/proto;protob\x06proto3"
+	"\x10PERMISSION_TRADE\x10\x02\x12\x14\n" +
+	"\x10PERMISSION_ADMIN\x10\x03B(Z&github.com/geomesh/geomesh/proto;protob\x06proto3"
 
 var (
 	file_account_proto_rawDescOnce sync.Once

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,12 @@ import (
 //	GET  /admin/v1/plans                                               -> {"plans": [...]}, newest first
 //	GET  /admin/v1/plans/{id}                                          -> plan
 //	POST /admin/v1/plans/{id}/abort                                    -> plan
+//	POST /admin/v1/keys        {"account": N, "permissions": ["read","trade"]} -> key with secret (201)
+//	GET  /admin/v1/keys[?account=N]                                    -> {"keys": [...]}, no secrets
+//	DELETE /admin/v1/keys/{key}                                        -> {"api_key", "deleted"}
+//
+// Besides the admin token, "Bearer <api key>:<secret>" of a key with the admin permission
+// authenticates (meshctl --token accepts either).
 //
 // A request that creates a plan answers 202 while the plan still has to run, 200 when it is
 // already finished (a dry run, or nothing to do); clients poll GET /admin/v1/plans/{id}.
@@ -152,6 +159,9 @@ func (n *Node) AdminHandler(token string) http.Handler {
 	route(http.MethodGet, "/plans", a.plans)
 	route(http.MethodGet, "/plans/{id}", a.plan)
 	route(http.MethodPost, "/plans/{id}/abort", a.abort)
+	mux.Handle(adminPrefix+"/keys", a.methods(map[string]func(*http.Request) (int, any, error){
+		http.MethodGet: a.listKeys, http.MethodPost: a.createKey}))
+	route(http.MethodDelete, "/keys/{key}", a.deleteKey)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -170,7 +180,7 @@ func (a *admin) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(given))
-		if !ok || !a.open || subtle.ConstantTimeCompare(sum[:], a.token[:]) != 1 {
+		if !ok || !a.open || (subtle.ConstantTimeCompare(sum[:], a.token[:]) != 1 && !a.adminKey(r.Context(), given)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="geomesh-admin"`)
 			writeAdminError(w, http.StatusUnauthorized, "missing or wrong admin token")
 			return
@@ -196,6 +206,25 @@ func (a *admin) endpoint(method string, h func(*http.Request) (int, any, error))
 			return
 		}
 		writeAdminJSON(w, code, body)
+	})
+}
+
+// methods serves one path with a handler per method.
+func (a *admin) methods(hs map[string]func(*http.Request) (int, any, error)) http.Handler {
+	eps := map[string]http.Handler{}
+	var allow []string
+	for m, h := range hs {
+		eps[m] = a.endpoint(m, h)
+		allow = append(allow, m)
+	}
+	slices.Sort(allow)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ep := eps[r.Method]; ep != nil {
+			ep.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeAdminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed; use %s", r.Method, strings.Join(allow, " or ")))
 	})
 }
 
@@ -257,18 +286,9 @@ func protoList[M gproto.Message](msgs []M) ([]json.RawMessage, error) {
 // decodeBody reads the optional JSON body of a POST; unknown fields are errors, so a typo such as
 // "dryrun" is refused rather than ignored.
 func decodeBody(r *http.Request) (adminRequest, error) {
-	var req adminRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-			return req, adminError{http.StatusRequestEntityTooLarge,
-				fmt.Errorf("request body larger than %d bytes", tooBig.Limit)}
-		}
-		return req, badRequestf("request body: %v", err)
-	}
-	if dec.More() {
-		return req, badRequestf("request body: more than one JSON value")
+	req, err := decodeJSON[adminRequest](r)
+	if err != nil {
+		return req, err
 	}
 	switch {
 	case req.Concurrency < 0:
@@ -282,6 +302,25 @@ func decodeBody(r *http.Request) (adminRequest, error) {
 		req.Actor = adminDefaultActor
 	}
 	return req, nil
+}
+
+// decodeJSON reads an optional JSON body into a T (zero when the body is empty), refusing
+// unknown fields, a second value and a body over adminMaxBody.
+func decodeJSON[T any](r *http.Request) (T, error) {
+	var v T
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil && !errors.Is(err, io.EOF) {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			return v, adminError{http.StatusRequestEntityTooLarge,
+				fmt.Errorf("request body larger than %d bytes", tooBig.Limit)}
+		}
+		return v, badRequestf("request body: %v", err)
+	}
+	if dec.More() {
+		return v, badRequestf("request body: more than one JSON value")
+	}
+	return v, nil
 }
 
 func symbolOf(r *http.Request) (string, error) {

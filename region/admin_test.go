@@ -356,4 +356,54 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("refused requests changed BTCUSDT: %v", p)
 		}
 	})
+
+	t.Run("keys", func(t *testing.T) {
+		type key struct {
+			APIKey      string   `json:"api_key"`
+			Secret      string   `json:"secret"`
+			Account     uint64   `json:"account"`
+			Permissions []string `json:"permissions"`
+		}
+		var trader, operator key
+		if err := json.Unmarshal(api.want("POST", "/admin/v1/keys", `{"account":7}`, http.StatusCreated), &trader); err != nil {
+			t.Fatal(err)
+		}
+		if len(trader.APIKey) != 64 || len(trader.Secret) != 64 || trader.Account != 7 ||
+			strings.Join(trader.Permissions, ",") != "read,trade" {
+			t.Fatalf("created key %+v: want 64-character key and secret, account 7, read,trade", trader)
+		}
+		if err := json.Unmarshal(api.want("POST", "/admin/v1/keys",
+			`{"account":8,"permissions":["admin","READ","admin"]}`, http.StatusCreated), &operator); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(operator.Permissions, ",") != "admin,read" {
+			t.Fatalf("operator permissions %v, want admin,read (deduplicated)", operator.Permissions)
+		}
+		// The list never shows secrets; the account filter works.
+		var list struct{ Keys []key }
+		if err := json.Unmarshal(api.want("GET", "/admin/v1/keys?account=7", "", http.StatusOK), &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Keys) != 1 || list.Keys[0].APIKey != trader.APIKey || list.Keys[0].Secret != "" {
+			t.Fatalf("keys of account 7: %+v", list.Keys)
+		}
+		// An admin key authenticates the admin API as "<key>:<secret>"; a trading key, a wrong
+		// secret or a bare key do not.
+		adminClient{t: t, base: srv.URL, token: operator.APIKey + ":" + operator.Secret}.status()
+		for _, cred := range []string{trader.APIKey + ":" + trader.Secret, operator.APIKey + ":" + trader.Secret,
+			operator.APIKey, ":" + operator.Secret} {
+			adminClient{t: t, base: srv.URL, token: cred}.want("GET", "/admin/v1/status", "", http.StatusUnauthorized)
+		}
+		for _, tc := range []struct{ body string }{
+			{`{}`}, {`{"account":0}`}, {`{"account":-1}`}, {`{"account":9007199254740992}`},
+			{`{"account":7,"permissions":["root"]}`}, {`{"account":7,"perms":["read"]}`},
+		} {
+			api.want("POST", "/admin/v1/keys", tc.body, http.StatusBadRequest)
+		}
+		api.want("GET", "/admin/v1/keys?account=x", "", http.StatusBadRequest)
+		// Revoked: the operator key stops authenticating; a second delete is 404.
+		api.want("DELETE", "/admin/v1/keys/"+operator.APIKey, "", http.StatusOK)
+		api.want("DELETE", "/admin/v1/keys/"+operator.APIKey, "", http.StatusNotFound)
+		adminClient{t: t, base: srv.URL, token: operator.APIKey + ":" + operator.Secret}.want("GET", "/admin/v1/status", "", http.StatusUnauthorized)
+	})
 }

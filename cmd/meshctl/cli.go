@@ -89,7 +89,7 @@ could not be reached, 2 usage error or refused (bad token, validation, not confi
 
 	root.AddCommand(a.statusCmd(), a.symbolsCmd(), a.historyCmd(), a.plansCmd(), a.planCmd(),
 		a.cordonCmd("cordon", true), a.cordonCmd("uncordon", false), a.haltCmd(), a.resumeCmd(),
-		a.moveCmd(), a.evacuateCmd(), a.restoreCmd(), a.rebalanceCmd())
+		a.moveCmd(), a.evacuateCmd(), a.restoreCmd(), a.rebalanceCmd(), a.keysCmd())
 	return root
 }
 

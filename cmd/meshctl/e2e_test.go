@@ -10,6 +10,7 @@ import (
 
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
+	"github.com/geomesh/geomesh/region/client"
 	"github.com/geomesh/geomesh/test/meshtest"
 )
 
@@ -179,5 +180,32 @@ func TestAgainstMesh(t *testing.T) {
 		if cordoned(status(t), "us-east") {
 			t.Fatal("restored region still cordoned")
 		}
+	})
+
+	t.Run("keys", func(t *testing.T) {
+		r := ctl(t, "keys", "create", "--account", "42", "--permissions", "read,admin")
+		want(t, r, 0, "api_key: ", "secret: ", "account 42 (read,admin)")
+		m1 := regexp.MustCompile(`api_key: (\S+)\nsecret:  (\S+)`).FindStringSubmatch(r.stdout)
+		if m1 == nil {
+			t.Fatalf("create output %q", r.stdout)
+		}
+		key, secret := m1[1], m1[2]
+		// The key is in ACCOUNTS, so every region's gateway accepts it.
+		rec, err := client.GetAPIKey(t.Context(), m.Node("ap-south").JetStream(), key)
+		if err != nil || rec.Account != 42 || string(rec.Secret) != secret {
+			t.Fatalf("stored key: %v %v", rec, err)
+		}
+		// An admin key is a meshctl credential.
+		r = runCLI(t, "", false, "--server", srv.URL, "--token", key+":"+secret, "keys", "list", "--account", "42")
+		want(t, r, 0, key, "read,admin")
+		if strings.Contains(r.stdout, secret) {
+			t.Fatal("keys list shows a secret")
+		}
+		want(t, ctl(t, "keys", "create", "--account", "0"), 2, "--account")
+		want(t, ctl(t, "keys", "create", "--account", "5", "--permissions", "root"), 2, "root")
+		want(t, ctl(t, "keys", "delete", key), 2, "--yes")
+		want(t, ctl(t, "keys", "delete", key, "--yes"), 0, "deleted")
+		want(t, ctl(t, "keys", "delete", key, "--yes"), 2, "not found")
+		want(t, runCLI(t, "", false, "--server", srv.URL, "--token", key+":"+secret, "status"), 2)
 	})
 }
