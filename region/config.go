@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/geomesh/geomesh/mesh"
+	"github.com/geomesh/geomesh/region/status"
 )
 
 // Config configures one regional node. Every field is documented with its default; build one
@@ -90,6 +91,20 @@ type Config struct {
 	// (tests use it to install a mesh.FilterTransport for partitions).
 	TuneMesh func(*mesh.Config) error
 
+	// Webhooks receive a signed notification of every incident and maintenance update, sent by
+	// the active controller (see package status). Default none.
+	Webhooks []status.Webhook
+	// WebhookBackoff is the retry schedule of a failed notification (default 250 ms doubling
+	// to 30 s, 6 attempts).
+	WebhookBackoff status.Backoff
+	// StatusPageURL is the public base URL of the status page, used in links of webhook bodies
+	// (e.g. "https://status.example"). Default empty (relative links).
+	StatusPageURL string
+	// IncidentResolveAfter resolves a failover incident whose region stays down once every moved
+	// symbol has been settled this long (the region's components stay major_outage). 0 keeps
+	// it open until the region is back. Default 30 minutes.
+	IncidentResolveAfter time.Duration
+
 	// Logger receives the node's structured log; nil discards it.
 	Logger *slog.Logger
 	// ServerLog routes nats-server's own log into Logger (noisy; off by default).
@@ -115,6 +130,8 @@ func DefaultConfig() Config {
 		SnapshotInterval: 30 * time.Second,
 		SettleWindow:     10 * time.Second,
 		LeaseTTL:         3 * time.Second,
+
+		IncidentResolveAfter: 30 * time.Minute,
 	}
 }
 
@@ -187,6 +204,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("lease ttl %v: want at least 300ms", c.LeaseTTL)
 	case c.SettleWindow < 0:
 		return fmt.Errorf("settle window %v: must not be negative", c.SettleWindow)
+	}
+	for _, w := range c.Webhooks {
+		if err := w.Validate(); err != nil {
+			return err
+		}
 	}
 	for _, s := range c.Symbols {
 		if _, err := s.record(); err != nil {

@@ -73,6 +73,7 @@ func (c *controller) loop(ctx context.Context) {
 			continue
 		}
 		c.placeNewSymbols(ctx)
+		c.statusTick(ctx) // before failover: an outage's incident lists the symbols it moves
 		c.failover(ctx)
 		c.runPlans(ctx)
 	}

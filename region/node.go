@@ -42,7 +42,8 @@ type Node struct {
 	host      *host
 	ctrl      *controller
 	submitter *client.Submitter
-	memberCh  chan struct{} // membership changed (non-blocking signal to the host)
+	status    *statusService // STATUS bucket view and webhooks (incidents.go)
+	memberCh  chan struct{}  // membership changed (non-blocking signal to the host)
 
 	ready     atomic.Bool
 	readyCh   chan struct{}
@@ -289,6 +290,9 @@ func (n *Node) startServices(ctx context.Context) error {
 		}
 	}
 	n.owners, n.submitter, n.ctrl = owners, sub, ctrl
+	if err := n.startStatus(ctx); err != nil {
+		return err
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -108,7 +108,7 @@ func (s *streamSet) missingShared(ctx context.Context) ([]string, error) {
 
 func sharedStreams() []string {
 	return []string{"KV_" + client.BucketOwners, "KV_" + client.BucketControl, "KV_" + client.BucketPlans,
-		"KV_" + client.BucketAccounts, "OBJ_" + client.ObjectSnapshots, client.StreamAudit}
+		"KV_" + client.BucketAccounts, "KV_" + client.BucketStatus, "OBJ_" + client.ObjectSnapshots, client.StreamAudit}
 }
 
 // ensureShared creates KV buckets OWNERS, CONTROL, PLANS, ACCOUNTS, object store SNAPSHOTS and
@@ -119,6 +119,7 @@ func (s *streamSet) ensureShared(ctx context.Context) error {
 		{Bucket: client.BucketControl, Description: "controller lease and region cordons", History: 4},
 		{Bucket: client.BucketPlans, Description: "move, rebalance, evacuation and restore plans", History: 8},
 		{Bucket: client.BucketAccounts, Description: "API keys and listen keys", History: 1},
+		{Bucket: client.BucketStatus, Description: "status page: components, incidents, maintenances, webhook deliveries", History: 1},
 	} {
 		kv.Replicas = s.replicas
 		kv.Storage = jetstream.FileStorage

@@ -12,6 +12,7 @@ const (
 	BucketControl   = "CONTROL"   // controller lease, region cordons
 	BucketPlans     = "PLANS"     // move / evacuation plans and their progress
 	BucketAccounts  = "ACCOUNTS"  // API keys, listen keys
+	BucketStatus    = "STATUS"    // status page: components, incidents, maintenances, webhook deliveries
 	ObjectSnapshots = "SNAPSHOTS" // matcher snapshots
 	StreamAudit     = "AUDIT"     // every ownership change
 	SubjectAudit    = "audit.>"

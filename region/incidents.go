@@ -1,0 +1,851 @@
+package region
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/status"
+)
+
+// Status automation: the active controller keeps the STATUS bucket (package status) in step with
+// the mesh. Every node watches the bucket (status.Cache) for the admin API; the active controller
+// alone writes the automatic records and sends webhooks.
+//
+// Components: one record per region, recomputed from the gossip view, cordons, evacuation plans,
+// in-progress maintenances and the phases of the symbols homed there (status.Map).
+//
+// Failover incidents, one per outage of a region (a pointer key "open.<region>" created by
+// compare-and-swap makes the incident unique even across a controller failover):
+//
+//	investigating  the region is down (gossip: every node dead for the grace); lists its symbols
+//	identified     none of those symbols is homed in the region any more: "SYM from -> to"
+//	monitoring     every one of them has left CANCEL_ONLY on its new home (TRADING, or HALT by policy)
+//	resolved       the region is up again; or, if it stays down, every moved symbol has been
+//	               settled for Config.IncidentResolveAfter (the region's components stay
+//	               major_outage, so the page still shows it)
+//
+// Steps are never skipped: when one observation satisfies several, each gets its update, in
+// order. Evacuation plans open a scheduled maintenance "evac-<plan id>" (in_progress) that is
+// completed when the plan finishes. Operator maintenances with a window start and complete on
+// their own at scheduled_for and scheduled_until.
+
+// statusEvery bounds how often the controller recomputes components and maintenances; failover
+// incidents are checked on every controller tick so that an outage is recorded before the
+// failover of the same tick moves its symbols.
+const statusEvery = 200 * time.Millisecond
+
+// statusService is a node's view of the STATUS bucket and, on controller nodes, the webhook
+// dispatcher.
+type statusService struct {
+	store *status.Store
+	cache *status.Cache
+	disp  *status.Dispatcher
+
+	lastRun time.Time
+}
+
+// StatusRenderer is the Statuspage renderer of the mesh's page (webhook bodies, gateways).
+func StatusRenderer(pageURL string) status.Renderer {
+	return status.Renderer{PageID: "geomesh", Name: "geomesh", URL: strings.TrimRight(pageURL, "/")}
+}
+
+// startStatus opens the bucket, starts its watch and, on a controller node with webhooks, the
+// dispatcher (it sends only while this node is the active controller).
+func (n *Node) startStatus(ctx context.Context) error {
+	st, err := status.Open(ctx, n.js)
+	if err != nil {
+		return err
+	}
+	s := &statusService{store: st, cache: status.NewCache(n.log)}
+	n.status = s
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for ctx.Err() == nil {
+			if err := s.cache.Watch(ctx, st.KV); err != nil {
+				n.log.Debug("status_watch", slog.Any("err", err))
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}()
+	if n.cfg.hasRole(RoleController) && len(n.cfg.Webhooks) > 0 {
+		s.disp = &status.Dispatcher{Store: st, Cache: s.cache, Hooks: n.cfg.Webhooks,
+			Renderer: StatusRenderer(n.cfg.StatusPageURL), Node: n.cfg.NodeID, Active: n.ControllerActive,
+			Backoff: n.cfg.WebhookBackoff, Log: n.log.With(slog.String("component", "webhooks"))}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			s.disp.Run(ctx)
+		}()
+	}
+	return nil
+}
+
+// StatusSnapshot is the node's current view of the STATUS bucket (empty before ready).
+func (n *Node) StatusSnapshot() *status.Snapshot {
+	if n.status == nil {
+		return &status.Snapshot{}
+	}
+	return n.status.cache.Snapshot()
+}
+
+// statusTick is the controller's status step (see the top of this file).
+func (c *controller) statusTick(ctx context.Context) {
+	s := c.n.status
+	if s == nil {
+		return
+	}
+	select {
+	case <-s.cache.Ready():
+	default:
+		return // act on the bucket's content only
+	}
+	snap := s.cache.Snapshot()
+	now := time.Now()
+	for _, h := range c.n.mesh.Regions() {
+		if h.Region != c.n.cfg.Region {
+			c.failoverIncident(ctx, snap, h.Region, h.State.String(), now)
+		}
+	}
+	if now.Sub(s.lastRun) < statusEvery {
+		return
+	}
+	s.lastRun = now
+	plans, err := c.n.Plans(ctx)
+	if err != nil {
+		c.log.Debug("status_plans_unreadable", slog.Any("err", err))
+		return
+	}
+	c.evacuationMaintenances(ctx, snap, plans, now)
+	c.scheduledMaintenances(ctx, snap, now)
+	c.regionComponents(ctx, snap, plans, now)
+}
+
+// regionComponents writes every region's component record whose statuses changed.
+func (c *controller) regionComponents(ctx context.Context, snap *status.Snapshot, plans []*proto.Plan, now time.Time) {
+	phases := map[string]map[string]int{}
+	for _, rec := range c.n.cache.all() {
+		if phases[rec.HomeRegion] == nil {
+			phases[rec.HomeRegion] = map[string]int{}
+		}
+		phases[rec.HomeRegion][strings.TrimPrefix(rec.Phase.String(), "PHASE_")]++
+	}
+	evacuating := map[string]bool{}
+	for _, p := range plans {
+		if p.Kind == proto.PlanKind_PLAN_KIND_EVACUATE && !p.DryRun && planActive(p) {
+			evacuating[p.Region] = true
+		}
+	}
+	for i, h := range c.n.mesh.Regions() {
+		state := h.State.String()
+		if h.Region == c.n.cfg.Region {
+			state = "up"
+		}
+		cordoned := c.n.cordoned(ctx, h.Region)
+		svc, note := status.Map(status.Health{State: state, Cordoned: cordoned, Maintenance: evacuating[h.Region],
+			Phases: phases[h.Region]})
+		if state == "up" {
+			maintenanceOverride(snap, h.Region, svc)
+		}
+		old := snap.Region(h.Region)
+		rec := &status.RegionRecord{Region: h.Region, Health: state, Cordoned: cordoned, Position: i + 1,
+			CreatedAt: status.At(now), Services: map[string]status.ServiceState{}, Note: note}
+		changed := old == nil || old.Health != state || old.Cordoned != cordoned || old.Note != note || old.Position != i+1
+		if old != nil {
+			rec.CreatedAt = old.CreatedAt
+		}
+		for suffix, st := range svc {
+			ss := status.ServiceState{Status: st, UpdatedAt: status.At(now)}
+			if old != nil {
+				if prev, ok := old.Services[suffix]; ok && prev.Status == st {
+					ss.UpdatedAt = prev.UpdatedAt
+				} else {
+					changed = true
+				}
+			}
+			rec.Services[suffix] = ss
+		}
+		if !changed {
+			continue
+		}
+		if err := c.n.status.store.Put(ctx, status.RegionKey(h.Region), rec); err != nil {
+			c.log.Warn("status_component_write_failed", slog.String("region", h.Region), slog.Any("err", err))
+			continue
+		}
+		c.log.Info("status_components", slog.String("region", h.Region), slog.String("status", string(rec.GroupStatus())),
+			slog.String("note", note))
+	}
+}
+
+// maintenanceOverride marks the services an in-progress maintenance names as under_maintenance
+// (a component id of the region's group names all of them). Outages win.
+func maintenanceOverride(snap *status.Snapshot, region string, svc map[string]status.ComponentStatus) {
+	for _, m := range snap.Maintenances {
+		if !status.Active(m) {
+			continue
+		}
+		for _, id := range m.Components {
+			for suffix, st := range svc {
+				if (id == region || id == status.ComponentID(region, suffix)) && st == status.Operational {
+					svc[suffix] = status.UnderMaintenance
+				}
+			}
+		}
+	}
+}
+
+func planActive(p *proto.Plan) bool {
+	switch p.State {
+	case proto.PlanState_PLAN_STATE_PENDING, proto.PlanState_PLAN_STATE_RUNNING, proto.PlanState_PLAN_STATE_ABORTING:
+		return true
+	}
+	return false
+}
+
+// regionComponentIDs are the ids of region's group and services.
+func regionComponentIDs(region string) []string {
+	ids := []string{region}
+	for _, sv := range status.Services {
+		ids = append(ids, status.ComponentID(region, sv.Suffix))
+	}
+	return ids
+}
+
+// affected lists region's services moving from their recorded status to to (nil to: back to
+// the recorded status from from).
+func affected(snap *status.Snapshot, region string, from, to status.ComponentStatus) []status.AffectedComponent {
+	out := []status.AffectedComponent{}
+	rr := snap.Region(region)
+	for _, sv := range status.Services {
+		cur := status.Operational
+		if rr != nil {
+			cur = rr.Services[sv.Suffix].Status
+		}
+		a := status.AffectedComponent{Code: status.ComponentID(region, sv.Suffix),
+			Name: status.RegionTitle(region) + " " + sv.Name, OldStatus: cur, NewStatus: to}
+		if to == "" {
+			a.OldStatus, a.NewStatus = from, cur
+		}
+		if a.OldStatus != a.NewStatus {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (c *controller) openFailoverIncident(snap *status.Snapshot, region string) *status.Incident {
+	for _, in := range snap.Incidents {
+		if in.Source == status.SourceFailover && in.Region == region && in.Open() {
+			return in
+		}
+	}
+	return nil
+}
+
+// failoverIncident opens, advances or resolves the failover incident of region.
+func (c *controller) failoverIncident(ctx context.Context, snap *status.Snapshot, region, state string, now time.Time) {
+	in := c.openFailoverIncident(snap, region)
+	if in == nil {
+		if state == "down" {
+			c.ensureFailoverIncident(ctx, snap, region, now)
+		}
+		return
+	}
+	// What the incident should say now.
+	type step struct{ status, body string }
+	var steps []step
+	homes := map[string]*proto.OwnershipRecord{}
+	for _, sym := range in.Symbols {
+		if rec := c.n.cache.get(sym); rec != nil {
+			homes[sym] = rec
+		}
+	}
+	var moved, stuck, settling []string
+	for _, sym := range in.Symbols {
+		rec := homes[sym]
+		switch {
+		case rec == nil || rec.HomeRegion == region:
+			stuck = append(stuck, sym)
+		case rec.Phase == proto.Phase_PHASE_CANCEL_ONLY:
+			settling = append(settling, sym)
+			moved = append(moved, fmt.Sprintf("%s %s → %s", sym, region, rec.HomeRegion))
+		default:
+			moved = append(moved, fmt.Sprintf("%s %s → %s", sym, region, rec.HomeRegion))
+		}
+	}
+	// Symbols homed in the region that the incident does not list yet (placed meanwhile).
+	var extra []string
+	for _, rec := range c.n.cache.all() {
+		if rec.HomeRegion == region && !slices.Contains(in.Symbols, rec.Symbol) {
+			extra = append(extra, rec.Symbol)
+		}
+	}
+	reached := in.Status
+	if len(stuck) == 0 && len(extra) == 0 && reached == status.Investigating {
+		body := "No symbols were homed in " + region + "."
+		if len(moved) > 0 {
+			body = "Symbols re-homed to the next preferred live regions: " + strings.Join(moved, ", ") +
+				". They accept cancels only while the new owners settle."
+		}
+		steps = append(steps, step{status.Identified, body})
+		reached = status.Identified
+	}
+	if reached == status.Identified && len(settling) == 0 {
+		body := "Every moved symbol is trading again on its new home"
+		var list []string
+		for _, sym := range in.Symbols {
+			list = append(list, fmt.Sprintf("%s %s on %s", sym, strings.TrimPrefix(homes[sym].GetPhase().String(), "PHASE_"), homes[sym].GetHomeRegion()))
+		}
+		if len(list) > 0 {
+			body += ": " + strings.Join(list, ", ")
+		}
+		steps = append(steps, step{status.Monitoring, body + ". We are monitoring."})
+		reached = status.Monitoring
+	}
+	resolveAfter := c.n.cfg.IncidentResolveAfter
+	switch {
+	case state == "up":
+		body := region + " is reachable again. Symbols stay on their new homes until an operator restores them (meshctl restore " + region + ")."
+		steps = append(steps, step{status.Resolved, body})
+	case reached == status.Monitoring && resolveAfter > 0 && in.MonitoringAt != nil && now.Sub(in.MonitoringAt.Time) >= resolveAfter:
+		steps = append(steps, step{status.Resolved, fmt.Sprintf("Every moved symbol has traded normally for %v; %s remains unreachable and is shown as an outage.", resolveAfter, region)})
+	}
+	if len(steps) == 0 && len(extra) == 0 {
+		return
+	}
+	next, err := status.Modify(ctx, c.n.status.store, in.Key(), func(cur *status.Incident) error {
+		if !cur.Open() {
+			return status.ErrNoChange
+		}
+		changed := false
+		for _, sym := range extra {
+			if !slices.Contains(cur.Symbols, sym) {
+				cur.Symbols = append(cur.Symbols, sym)
+				changed = true
+			}
+		}
+		for _, s := range steps {
+			if rank(incidentOrder, s.status) <= rank(incidentOrder, cur.Status) {
+				continue // a previous controller wrote it already
+			}
+			var aff []status.AffectedComponent
+			if s.status == status.Resolved {
+				aff = affected(snap, region, status.MajorOutage, "")
+			}
+			cur.AddUpdate(s.status, s.body, c.actor(), now, aff)
+			changed = true
+		}
+		if !changed {
+			return status.ErrNoChange
+		}
+		return nil
+	})
+	if err != nil {
+		c.log.Warn("status_incident_update_failed", slog.String("incident", in.ID), slog.Any("err", err))
+		return
+	}
+	c.log.Info("status_incident", slog.String("incident", in.ID), slog.String("region", region), slog.String("status", next.Status))
+	if !next.Open() {
+		c.dropPointer(ctx, region, next.ID)
+	}
+}
+
+var incidentOrder = []string{status.Investigating, status.Identified, status.Monitoring, status.Resolved}
+
+// ensureFailoverIncident creates region's incident: the pointer first (compare-and-swap), then
+// the record. A pointer to a resolved incident is stale (its controller died between resolving
+// and dropping it) and is dropped.
+func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Snapshot, region string, now time.Time) {
+	kv := c.n.status.store.KV
+	id := ""
+	e, err := kv.Get(ctx, status.OpenKey(region))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		id = fmt.Sprintf("inc-%s-%s", region, strconv.FormatInt(now.UnixMilli(), 36))
+		if _, err := kv.Create(ctx, status.OpenKey(region), []byte(id)); err != nil {
+			return // another controller won (retried next tick)
+		}
+	case err != nil:
+		return
+	default:
+		id = string(e.Value())
+		var cur status.Incident
+		_, gerr := c.n.status.store.Get(ctx, status.KeyOf(status.KindIncident, id), &cur)
+		if gerr == nil {
+			if !cur.Open() {
+				_ = kv.Delete(ctx, status.OpenKey(region), jetstream.LastRevision(e.Revision()))
+			}
+			return // open: the cache has not caught up yet
+		}
+		if !errors.Is(gerr, status.ErrNotFound) {
+			return
+		}
+	}
+	var syms []string
+	for _, rec := range c.n.cache.all() {
+		if rec.HomeRegion == region {
+			syms = append(syms, rec.Symbol)
+		}
+	}
+	slices.Sort(syms)
+	in := &status.Incident{ID: id, Kind: status.KindIncident, Source: status.SourceFailover, Region: region, Auto: true,
+		Name: status.RegionTitle(region) + " unreachable: symbols failing over", Impact: status.ImpactMajor,
+		Components: regionComponentIDs(region), Symbols: append([]string{}, syms...),
+		CreatedAt: status.At(now), StartedAt: status.At(now)}
+	body := fmt.Sprintf("Every node of %s has stopped answering. ", region)
+	if len(syms) > 0 {
+		body += fmt.Sprintf("Its %d symbol(s) (%s) are being failed over to their next preferred regions; orders for them may be rejected briefly.", len(syms), strings.Join(syms, ", "))
+	} else {
+		body += "No symbols are homed there; clients of its gateway should use another region."
+	}
+	in.AddUpdate(status.Investigating, body, c.actor(), now, affected(snap, region, "", status.MajorOutage))
+	if _, err := c.n.status.store.Create(ctx, in.Key(), in); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		c.log.Warn("status_incident_create_failed", slog.String("incident", id), slog.Any("err", err))
+		return
+	}
+	c.log.Warn("status_incident_opened", slog.String("incident", id), slog.String("region", region), slog.Any("symbols", syms))
+}
+
+func (c *controller) dropPointer(ctx context.Context, region, id string) {
+	kv := c.n.status.store.KV
+	e, err := kv.Get(ctx, status.OpenKey(region))
+	if err == nil && string(e.Value()) == id {
+		_ = kv.Delete(ctx, status.OpenKey(region), jetstream.LastRevision(e.Revision()))
+	}
+}
+
+// maintenanceRecent bounds which finished plans still get a maintenance record.
+const maintenanceRecent = time.Hour
+
+// evacuationMaintenances mirrors evacuation plans as scheduled maintenances "evac-<plan id>".
+func (c *controller) evacuationMaintenances(ctx context.Context, snap *status.Snapshot, plans []*proto.Plan, now time.Time) {
+	for _, p := range plans {
+		if p.Kind != proto.PlanKind_PLAN_KIND_EVACUATE || p.DryRun || now.Sub(time.Unix(0, p.CreatedUnixNano)) > maintenanceRecent {
+			continue
+		}
+		id := "evac-" + p.Id
+		cur := snap.Incident(id)
+		if cur != nil && !cur.Open() {
+			continue
+		}
+		active := planActive(p)
+		if cur == nil {
+			c.createEvacMaintenance(ctx, snap, p, id, now)
+			if active {
+				continue
+			}
+		}
+		if active {
+			continue
+		}
+		c.completeEvacMaintenance(ctx, p, id, now)
+	}
+}
+
+func (c *controller) createEvacMaintenance(ctx context.Context, snap *status.Snapshot, p *proto.Plan, id string, now time.Time) {
+	var syms []string
+	for _, s := range p.Steps {
+		syms = append(syms, s.Symbol)
+	}
+	started := time.Unix(0, p.CreatedUnixNano)
+	m := &status.Incident{ID: id, Kind: status.KindMaintenance, Source: status.SourceEvacuate, Region: p.Region,
+		PlanID: p.Id, Auto: true, Name: "Planned evacuation of " + status.RegionTitle(p.Region), Impact: status.ImpactMaintenance,
+		Components: regionComponentIDs(p.Region), Symbols: syms, CreatedAt: status.At(now), StartedAt: status.At(started)}
+	t := status.At(started)
+	m.ScheduledFor = &t
+	body := fmt.Sprintf("%s is being evacuated (plan %s", p.Region, p.Id)
+	if p.Reason != "" {
+		body += ", reason: " + p.Reason
+	}
+	if p.RequestedBy != "" {
+		body += ", by " + p.RequestedBy
+	}
+	body += fmt.Sprintf("): %d symbol(s) move to other regions with a short pause each; its gateway stops taking new homes.", len(syms))
+	m.AddUpdate(status.InProgress, body, c.actor(), now, affected(snap, p.Region, "", status.UnderMaintenance))
+	if _, err := c.n.status.store.Create(ctx, m.Key(), m); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		c.log.Warn("status_maintenance_create_failed", slog.String("maintenance", id), slog.Any("err", err))
+		return
+	}
+	c.log.Info("status_maintenance_opened", slog.String("maintenance", id), slog.String("region", p.Region))
+}
+
+func (c *controller) completeEvacMaintenance(ctx context.Context, p *proto.Plan, id string, now time.Time) {
+	moved := 0
+	for _, s := range p.Steps {
+		if s.State == proto.StepState_STEP_STATE_SUCCEEDED {
+			moved++
+		}
+	}
+	body := fmt.Sprintf("Evacuation of %s finished: %d of %d symbol(s) moved (plan %s %s). The region stays cordoned until restored.",
+		p.Region, moved, len(p.Steps), p.Id, strings.ToLower(strings.TrimPrefix(p.State.String(), "PLAN_STATE_")))
+	_, err := status.Modify(ctx, c.n.status.store, status.KeyOf(status.KindMaintenance, id), func(m *status.Incident) error {
+		if !m.Open() {
+			return status.ErrNoChange
+		}
+		until := status.At(now)
+		m.ScheduledUntil = &until
+		m.AddUpdate(status.Completed, body, c.actor(), now, nil)
+		return nil
+	})
+	if err != nil && !errors.Is(err, status.ErrNotFound) {
+		c.log.Warn("status_maintenance_update_failed", slog.String("maintenance", id), slog.Any("err", err))
+		return
+	}
+	c.log.Info("status_maintenance_completed", slog.String("maintenance", id))
+}
+
+// scheduledMaintenances starts and completes operator maintenances at their window's edges.
+func (c *controller) scheduledMaintenances(ctx context.Context, snap *status.Snapshot, now time.Time) {
+	for _, m := range snap.Maintenances {
+		if m.Source != status.SourceScheduled || !m.Open() {
+			continue
+		}
+		var next, body string
+		switch {
+		case m.Status == status.Scheduled && m.ScheduledFor != nil && !now.Before(m.ScheduledFor.Time):
+			next, body = status.InProgress, "The scheduled maintenance has started."
+		case status.Active(m) && m.ScheduledUntil != nil && !now.Before(m.ScheduledUntil.Time):
+			next, body = status.Completed, "The scheduled maintenance has ended."
+		default:
+			continue
+		}
+		_, err := status.Modify(ctx, c.n.status.store, m.Key(), func(cur *status.Incident) error {
+			if cur.Status != m.Status {
+				return status.ErrNoChange
+			}
+			cur.AddUpdate(next, body, c.actor(), now, nil)
+			return nil
+		})
+		if err != nil {
+			c.log.Warn("status_maintenance_update_failed", slog.String("maintenance", m.ID), slog.Any("err", err))
+		}
+	}
+}
+
+// --- operator actions (admin API) ---
+
+// IncidentRequest is an operator's new incident or maintenance, or an update of one.
+type IncidentRequest struct {
+	Name       string   `json:"name"`
+	Status     string   `json:"status"`
+	Impact     string   `json:"impact"`
+	Body       string   `json:"body"`
+	Components []string `json:"components"`
+	Symbols    []string `json:"symbols"`
+	Actor      string   `json:"actor"`
+	// ScheduledFor and ScheduledUntil (RFC 3339) are the window of a maintenance.
+	ScheduledFor   string `json:"scheduled_for"`
+	ScheduledUntil string `json:"scheduled_until"`
+}
+
+func (n *Node) statusStore() (*status.Store, error) {
+	if !n.Ready() || n.status == nil {
+		return nil, ErrNotReady
+	}
+	return n.status.store, nil
+}
+
+func newStatusID(prefix string, now time.Time) string {
+	return prefix + "-" + strconv.FormatInt(now.UnixNano(), 36)
+}
+
+func (n *Node) knownComponent(id string) bool {
+	for _, h := range n.mesh.Regions() {
+		if slices.Contains(regionComponentIDs(h.Region), id) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) checkTargets(req IncidentRequest) error {
+	for _, id := range req.Components {
+		if !n.knownComponent(id) {
+			return fmt.Errorf("%w: unknown component %q (want a region, or <region>-rest|ws|orders|matching)", status.ErrInvalid, id)
+		}
+	}
+	for _, s := range req.Symbols {
+		if n.cache.get(s) == nil {
+			return fmt.Errorf("%w: unknown symbol %q", status.ErrInvalid, s)
+		}
+	}
+	return nil
+}
+
+// CreateIncident opens an operator incident (status default investigating, impact default minor).
+func (n *Node) CreateIncident(ctx context.Context, req IncidentRequest) (*status.Incident, error) {
+	st, err := n.statusStore()
+	if err != nil {
+		return nil, err
+	}
+	if err := n.checkTargets(req); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	in := &status.Incident{ID: newStatusID("inc", now), Kind: status.KindIncident, Name: strings.TrimSpace(req.Name),
+		Status: cmpOr(req.Status, status.Investigating), Impact: cmpOr(req.Impact, status.ImpactMinor), Source: status.SourceOperator,
+		Components: nonNil(req.Components), Symbols: nonNil(req.Symbols), CreatedAt: status.At(now), StartedAt: status.At(now)}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	in.AddUpdate(in.Status, cmpOr(req.Body, in.Name), req.Actor, now, nil)
+	if _, err := st.Create(ctx, in.Key(), in); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// UpdateIncident adds an operator message to an incident or maintenance; an empty status keeps
+// the current one.
+func (n *Node) UpdateIncident(ctx context.Context, kind, id string, req IncidentRequest) (*status.Incident, error) {
+	st, err := n.statusStore()
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(req.Body) == "" {
+		return nil, fmt.Errorf("%w: a message (body) is required", status.ErrInvalid)
+	}
+	return status.Modify(ctx, st, status.KeyOf(kind, id), func(in *status.Incident) error {
+		next := cmpOr(req.Status, in.Status)
+		if kind == status.KindIncident && !status.ValidIncidentStatus(next) ||
+			kind == status.KindMaintenance && !status.ValidMaintenanceStatus(next) {
+			return fmt.Errorf("%w: status %q", status.ErrInvalid, next)
+		}
+		if in.Kind != kind {
+			return fmt.Errorf("%w: %s is not a %s", status.ErrNotFound, id, kind)
+		}
+		in.AddUpdate(next, strings.TrimSpace(req.Body), req.Actor, time.Now(), nil)
+		return nil
+	})
+}
+
+// CreateMaintenance schedules a maintenance: in_progress at once when the window has started
+// (or none is given), else scheduled; it completes at scheduled_until, or by an operator.
+func (n *Node) CreateMaintenance(ctx context.Context, req IncidentRequest) (*status.Incident, error) {
+	st, err := n.statusStore()
+	if err != nil {
+		return nil, err
+	}
+	if err := n.checkTargets(req); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	from, until, err := window(req, now)
+	if err != nil {
+		return nil, err
+	}
+	m := &status.Incident{ID: newStatusID("mnt", now), Kind: status.KindMaintenance, Name: strings.TrimSpace(req.Name),
+		Impact: status.ImpactMaintenance, Source: status.SourceScheduled, Auto: true, Components: nonNil(req.Components),
+		Symbols: nonNil(req.Symbols), CreatedAt: status.At(now), StartedAt: from, ScheduledFor: &from}
+	if !until.IsZero() {
+		m.ScheduledUntil = &until
+	}
+	first := status.Scheduled
+	if !from.After(now) {
+		first = status.InProgress
+	}
+	m.Status = first
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	m.AddUpdate(first, cmpOr(req.Body, m.Name), req.Actor, now, nil)
+	if _, err := st.Create(ctx, m.Key(), m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func window(req IncidentRequest, now time.Time) (from, until status.Time, err error) {
+	from = status.At(now)
+	if req.ScheduledFor != "" {
+		t, perr := time.Parse(time.RFC3339, req.ScheduledFor)
+		if perr != nil {
+			return from, until, fmt.Errorf("%w: scheduled_for %q: want RFC 3339", status.ErrInvalid, req.ScheduledFor)
+		}
+		from = status.At(t)
+	}
+	if req.ScheduledUntil != "" {
+		t, perr := time.Parse(time.RFC3339, req.ScheduledUntil)
+		if perr != nil {
+			return from, until, fmt.Errorf("%w: scheduled_until %q: want RFC 3339", status.ErrInvalid, req.ScheduledUntil)
+		}
+		if !t.After(from.Time) {
+			return from, until, fmt.Errorf("%w: scheduled_until must be after scheduled_for", status.ErrInvalid)
+		}
+		until = status.At(t)
+	}
+	return from, until, nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// --- admin API routes (registered by AdminHandler) ---
+//
+//	GET  /admin/v1/incidents[?open=true]             {"incidents": [...]}, newest first
+//	POST /admin/v1/incidents                         {"name", "status", "impact", "body", "components", "symbols"}
+//	POST /admin/v1/incidents/{id}/updates            {"status", "body"}       add a message
+//	POST /admin/v1/incidents/{id}/resolve            {"body"}
+//	GET  /admin/v1/maintenances[?open=true]          {"maintenances": [...]}
+//	POST /admin/v1/maintenances                      {"name", "body", "components", "scheduled_for", "scheduled_until"}
+//	POST /admin/v1/maintenances/{id}/updates         {"status", "body"}
+//	POST /admin/v1/maintenances/{id}/complete        {"body"}
+//	GET  /admin/v1/webhooks/deliveries[?limit=N]     {"deliveries": [...]}, newest first
+
+func (a *admin) statusRoutes(route func(method, path string, h func(*http.Request) (int, any, error))) {
+	route(http.MethodGet, "/incidents", a.listIncidents(status.KindIncident))
+	route(http.MethodPost, "/incidents", a.createIncident(a.n.CreateIncident))
+	route(http.MethodPost, "/incidents/{id}/updates", a.updateIncident(status.KindIncident, ""))
+	route(http.MethodPost, "/incidents/{id}/resolve", a.updateIncident(status.KindIncident, status.Resolved))
+	route(http.MethodGet, "/maintenances", a.listIncidents(status.KindMaintenance))
+	route(http.MethodPost, "/maintenances", a.createIncident(a.n.CreateMaintenance))
+	route(http.MethodPost, "/maintenances/{id}/updates", a.updateIncident(status.KindMaintenance, ""))
+	route(http.MethodPost, "/maintenances/{id}/complete", a.updateIncident(status.KindMaintenance, status.Completed))
+	route(http.MethodGet, "/webhooks/deliveries", a.deliveries)
+}
+
+// statusErr maps the status package's errors to admin errors.
+func statusErr(err error) error {
+	switch {
+	case errors.Is(err, status.ErrInvalid):
+		return adminError{http.StatusBadRequest, err}
+	case errors.Is(err, status.ErrNotFound):
+		return adminError{http.StatusNotFound, err}
+	case errors.Is(err, status.ErrConflict):
+		return adminError{http.StatusConflict, err}
+	}
+	return err
+}
+
+func decodeIncidentRequest(r *http.Request) (IncidentRequest, error) {
+	var req IncidentRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			return req, adminError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", tooBig.Limit)}
+		}
+		return req, badRequestf("request body: %v", err)
+	}
+	if len(req.Body) > 5000 || len(req.Actor) > 200 || len(req.Components) > 100 || len(req.Symbols) > 1000 {
+		return req, badRequestf("body, actor, components or symbols too long")
+	}
+	if req.Actor == "" {
+		req.Actor = adminDefaultActor
+	}
+	return req, nil
+}
+
+func (a *admin) listIncidents(kind string) func(*http.Request) (int, any, error) {
+	return func(r *http.Request) (int, any, error) {
+		if a.n.status == nil {
+			return 0, nil, ErrNotReady
+		}
+		onlyOpen := r.URL.Query().Get("open") == "true"
+		snap := a.n.status.cache.Snapshot()
+		src, field := snap.Incidents, "incidents"
+		if kind == status.KindMaintenance {
+			src, field = snap.Maintenances, "maintenances"
+		}
+		out := []*status.Incident{}
+		for _, in := range src {
+			if !onlyOpen || in.Open() {
+				out = append(out, in)
+			}
+		}
+		return http.StatusOK, map[string]any{field: out}, nil
+	}
+}
+
+func (a *admin) createIncident(op func(context.Context, IncidentRequest) (*status.Incident, error)) func(*http.Request) (int, any, error) {
+	return func(r *http.Request) (int, any, error) {
+		req, err := decodeIncidentRequest(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if strings.TrimSpace(req.Name) == "" {
+			return 0, nil, badRequestf("a name is required")
+		}
+		in, err := op(r.Context(), req)
+		if err != nil {
+			return 0, nil, statusErr(err)
+		}
+		return http.StatusCreated, in, nil
+	}
+}
+
+func (a *admin) updateIncident(kind, to string) func(*http.Request) (int, any, error) {
+	return func(r *http.Request) (int, any, error) {
+		id := r.PathValue("id")
+		if !status.ValidID(id) {
+			return 0, nil, badRequestf("invalid id %q", id)
+		}
+		req, err := decodeIncidentRequest(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if to != "" {
+			if req.Status != "" && req.Status != to {
+				return 0, nil, badRequestf("status %q: this endpoint sets %s", req.Status, to)
+			}
+			req.Status = to
+			if req.Body == "" {
+				req.Body = map[string]string{status.Resolved: "This incident has been resolved.",
+					status.Completed: "The scheduled maintenance has been completed."}[to]
+			}
+		}
+		in, err := a.n.UpdateIncident(r.Context(), kind, id, req)
+		if err != nil {
+			return 0, nil, statusErr(err)
+		}
+		return http.StatusOK, in, nil
+	}
+}
+
+func (a *admin) deliveries(r *http.Request) (int, any, error) {
+	if a.n.status == nil {
+		return 0, nil, ErrNotReady
+	}
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			return 0, nil, badRequestf("limit %q: want a positive count", s)
+		}
+		limit = v
+	}
+	ds := a.n.status.cache.Snapshot().Deliveries
+	if len(ds) > limit {
+		ds = ds[:limit]
+	}
+	if ds == nil {
+		ds = []*status.Delivery{}
+	}
+	return http.StatusOK, map[string]any{"deliveries": ds}, nil
+}
