@@ -35,10 +35,20 @@ type demoOptions struct {
 	Logger *slog.Logger
 	// AdminToken authenticates every region's admin API; empty means a random one.
 	AdminToken string
+	// TrafficRate, when positive, runs a market maker and a taker per symbol through the
+	// gateways at this many orders per second in all (see traffic.go).
+	TrafficRate float64
 }
 
 // demoAccount is the account of the API key the demo creates.
 const demoAccount = 1
+
+// Accounts of the demo's traffic, apart from demoAccount so its orders and its order-rate limit
+// stay the user's: the taker, then one maker per symbol.
+const (
+	trafficTakerAccount = 2
+	trafficMakerAccount = 3 // + the symbol's index
+)
 
 // demoSymbols are the demo's symbols, each preferring a different region first (the regions
 // rotated), so a three-region demo homes one symbol in each region:
@@ -71,6 +81,7 @@ type demo struct {
 	fronts  []*front // one per node: its gateway and admin API
 	apiKey  string   // an API key of demoAccount with read and trade permissions
 	secret  string
+	traffic *traffic // nil without TrafficRate
 }
 
 func newDemo(opts demoOptions) (*demo, error) {
@@ -93,6 +104,9 @@ func newDemo(opts demoOptions) (*demo, error) {
 	}
 	if opts.AdminToken == "" {
 		opts.AdminToken = randomToken()
+	}
+	if opts.TrafficRate < 0 {
+		return nil, fmt.Errorf("demo: traffic rate %v: want a positive number of orders per second", opts.TrafficRate)
 	}
 	d := &demo{opts: opts, dir: opts.DataDir}
 	// Validate every region's configuration before anything starts.
@@ -169,7 +183,49 @@ func (d *demo) Start(ctx context.Context) error {
 		return fmt.Errorf("demo: symbols not placed within %v: %w", d.opts.ReadyTimeout, err)
 	}
 	d.placed = time.Since(began)
-	return d.startFronts(wait)
+	if err := d.startFronts(wait); err != nil {
+		return err
+	}
+	if d.opts.TrafficRate > 0 {
+		return d.startTraffic(ctx, wait)
+	}
+	return nil
+}
+
+// startTraffic creates the traffic's API keys (a taker's and one maker's per symbol) and starts
+// it on every region's gateway; it runs until Close. Keys are created through the first node
+// and reach the other regions' gateways through their ACCOUNTS watch, so a maker's first
+// requests to them may be refused for a moment (-2015); the traffic just goes on.
+func (d *demo) startTraffic(ctx, wait context.Context) error {
+	cfg := trafficConfig{Rate: d.opts.TrafficRate, Symbols: d.opts.Symbols, Logger: d.opts.Logger}
+	js := d.nodes[0].JetStream()
+	for i := range len(d.opts.Symbols) + 1 {
+		account := uint64(trafficTakerAccount)
+		if i > 0 {
+			account = uint64(trafficMakerAccount + i - 1)
+		}
+		key, secret, err := gateway.CreateAPIKey(wait, js, account,
+			proto.Permission_PERMISSION_READ, proto.Permission_PERMISSION_TRADE)
+		if err != nil {
+			return fmt.Errorf("demo: traffic key: %w", err)
+		}
+		if i == 0 {
+			cfg.Taker = apiCredentials{key, secret}
+		} else {
+			cfg.Makers = append(cfg.Makers, apiCredentials{key, secret})
+		}
+	}
+	for _, f := range d.fronts {
+		if u := f.RESTURL(); u != "" {
+			cfg.URLs = append(cfg.URLs, u)
+		}
+	}
+	t, err := startTraffic(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	d.traffic = t
+	return nil
 }
 
 // startFronts starts a gateway and an admin API on free loopback ports for every node, then
@@ -274,8 +330,14 @@ func (d *demo) printFronts(w io.Writer) {
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\nAPI key (account %d, read+trade): %s\n", demoAccount, d.apiKey)
 	fmt.Fprintf(w, "API secret:                       %s\n", d.secret)
-	fmt.Fprintf(w, "Admin token (every region):       %s\n\n", d.opts.AdminToken)
+	fmt.Fprintf(w, "Admin token (every region):       %s\n", d.opts.AdminToken)
 	rest, admin := d.fronts[0].RESTURL(), d.fronts[0].AdminURL()
+	fmt.Fprintf(w, "Status page (every region):       %s/status\n", rest)
+	if d.traffic != nil {
+		fmt.Fprintf(w, "Traffic: a market maker (accounts %d-%d) and a taker (account %d) per symbol, %g orders/s over all regions\n",
+			trafficMakerAccount, trafficMakerAccount+len(d.opts.Symbols)-1, trafficTakerAccount, d.opts.TrafficRate)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Try:")
 	fmt.Fprintf(w, "  curl -s %s/api/v3/exchangeInfo\n", rest)
 	fmt.Fprintf(w, "  go run ./cmd/meshctl --server %s --token %s status\n", admin, d.opts.AdminToken)
@@ -302,6 +364,10 @@ func (d *demo) moveTarget(rec *proto.OwnershipRecord) string {
 // and removes a temporary data directory. Idempotent.
 func (d *demo) Close() error {
 	var errs []error
+	if d.traffic != nil {
+		d.traffic.Close() // before the gateways, so no request of it fails for that
+		d.traffic = nil
+	}
 	for _, f := range d.fronts {
 		if err := f.Close(); err != nil {
 			errs = append(errs, err)
@@ -331,6 +397,8 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 		logFormat string
 		exitAfter time.Duration
 		timeout   time.Duration
+		traffic   bool
+		rate      float64
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -340,7 +408,12 @@ first region seeding the others, waits until the mesh is ready and the symbols B
 and SOLUSDT are placed (each prefers a different region), then starts each region's gateway
 (Binance REST and WebSocket) and admin API (for meshctl) on free loopback ports, creates an API
 key for account 1, prints the URLs, the key, the admin token and commands to try, and runs
-until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default).`,
+until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default).
+
+With --traffic it also runs, per symbol, a market maker (a ladder of limit orders around a
+drifting mid, requoted with cancelReplace) and a taker (crossing MARKET and IOC orders), through
+the gateways' Binance REST API and spread over all regions, so books, trades and the status
+page move. --traffic-rate sets the orders per second in all (and implies --traffic).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -353,8 +426,18 @@ until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default
 			if exitAfter < 0 {
 				return usageErr(fmt.Errorf("--exit-after %v: want a positive duration", exitAfter))
 			}
-			d, err := newDemo(demoOptions{Regions: regions, DataDir: dataDir, ReadyTimeout: timeout,
-				Logger: newLogger(stderr, logFormat, level)})
+			if cmd.Flags().Changed("traffic-rate") {
+				if rate <= 0 {
+					return usageErr(fmt.Errorf("--traffic-rate %v: want a positive number of orders per second", rate))
+				}
+				traffic = true
+			}
+			opts := demoOptions{Regions: regions, DataDir: dataDir, ReadyTimeout: timeout,
+				Logger: newLogger(stderr, logFormat, level)}
+			if traffic {
+				opts.TrafficRate = rate
+			}
+			d, err := newDemo(opts)
 			if err != nil {
 				return usageErr(err)
 			}
@@ -368,6 +451,8 @@ until Ctrl-C (or --exit-after). Node logs go to stderr (warnings only by default
 	f.StringVar(&logFormat, "log-format", "text", "json or text")
 	f.DurationVar(&exitAfter, "exit-after", 0, "shut down this long after the mesh is ready (0: run until Ctrl-C)")
 	f.DurationVar(&timeout, "ready-timeout", time.Minute, "how long the mesh may take to form")
+	f.BoolVar(&traffic, "traffic", false, "run a market maker and a taker per symbol through the gateways")
+	f.Float64Var(&rate, "traffic-rate", defaultTrafficRate, "orders per second of --traffic, over all symbols and regions")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	return cmd
 }
@@ -397,5 +482,11 @@ func runDemo(ctx context.Context, d *demo, stdout io.Writer, exitAfter time.Dura
 	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Shutting down.")
+	if d.traffic != nil {
+		d.traffic.Close()
+		st := d.traffic.Stats()
+		fmt.Fprintf(stdout, "Traffic sent %d orders (%d requotes, %d taker orders); %d refused, %d without an answer.\n",
+			st.Orders, st.Requotes, st.Takers, st.Rejected, st.Failed)
+	}
 	return nil
 }

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -164,5 +168,112 @@ func TestDemoConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDemoTraffic runs the demo with --traffic the way `regiond demo --traffic` does (runDemo,
+// stopped by its context as by Ctrl-C): every symbol trades (GET /api/v3/trades is non-empty in
+// every region, the book has bids and asks), the traffic placed, requoted and crossed orders,
+// and when the context ends runDemo returns nil, prints the traffic's totals, every gateway and
+// admin API stops answering and every goroutine the demo started has ended. Not parallel, so
+// the goroutine count is the demo's alone.
+func TestDemoTraffic(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := newDemo(demoOptions{Regions: []string{"us-east", "eu-west", "ap-south"}, TrafficRate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, d, &stdout, 0) }()
+	awaitText(t, &stdout, "Running; press Ctrl-C to stop.", 90*time.Second)
+	out := stdout.String()
+	if !strings.Contains(out, "Traffic: a market maker (accounts 3-5) and a taker (account 2) per symbol, 20 orders/s over all regions\n") {
+		t.Errorf("no traffic line in:\n%s", out)
+	}
+	// The fronts are set before the text above was written (the buffer's lock orders them).
+	var rest, admin []string
+	for _, f := range d.fronts {
+		rest, admin = append(rest, f.RESTURL()), append(admin, f.AdminURL())
+	}
+	if !strings.Contains(out, "Status page (every region):       "+rest[0]+"/status\n") {
+		t.Errorf("no status page line in:\n%s", out)
+	}
+	for i, sym := range []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"} {
+		for j := range rest {
+			// Each region's replica shows the trades and the ladder, whichever region took them.
+			u := rest[(i+j)%len(rest)]
+			awaitJSON(t, u+"/api/v3/trades?symbol="+sym, 60*time.Second, func(trades []map[string]any) bool { return len(trades) > 0 })
+		}
+		awaitJSON(t, rest[i]+"/api/v3/depth?symbol="+sym, 30*time.Second, func(b struct{ Bids, Asks [][]string }) bool {
+			return len(b.Bids) > 0 && len(b.Asks) > 0
+		})
+	}
+	st := d.traffic.Stats()
+	if st.Orders == 0 || st.Requotes == 0 || st.Takers == 0 {
+		t.Errorf("traffic stats %+v: want orders, requotes and taker orders", st)
+	}
+	t.Logf("traffic so far: %+v", st)
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runDemo: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("runDemo did not return within 60s of the interrupt")
+	}
+	out = stdout.String()
+	if !regexp.MustCompile(`Shutting down.\nTraffic sent \d+ orders \(\d+ requotes, \d+ taker orders\); \d+ refused, \d+ without an answer.\n$`).MatchString(out) {
+		t.Errorf("no traffic totals at the end of:\n%s", out)
+	}
+	for i := range rest {
+		for _, url := range []string{rest[i] + "/api/v3/ping", admin[i] + "/admin/v1/status"} {
+			if _, _, err := tryGet(url, "", nil); err == nil {
+				t.Errorf("GET %s still answers after the demo returned", url)
+			}
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+	awaitGoroutines(t, before, 30*time.Second)
+}
+
+// awaitJSON polls GET url until its JSON body decodes into a T for which ok is true, or fails
+// after timeout with the last answer.
+func awaitJSON[T any](t *testing.T, url string, timeout time.Duration, ok func(T) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		code, body, err := tryGet(url, "", nil)
+		var v T
+		if err == nil && code == http.StatusOK && json.Unmarshal([]byte(body), &v) == nil && ok(v) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %d %.300s %v after %v", url, code, body, err, timeout)
+		}
+		<-tick.C
+	}
+}
+
+// awaitGoroutines polls until no more goroutines run than before, or fails after timeout
+// listing those still running.
+func awaitGoroutines(t *testing.T, before int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines still run, %d before the demo:\n%s", runtime.NumGoroutine(), before, buf)
+		}
+		<-tick.C
 	}
 }
