@@ -425,6 +425,10 @@ func (b *Book) cancelReplace(c *Command) {
 	default:
 		oi, cancelErr = b.lookup(c.Account, c.OrderID, c.OrigClientOrderID)
 	}
+	if cancelErr == nil && b.canMove(c, oi) {
+		b.move(c, oi)
+		return
+	}
 	if cancelErr != nil {
 		b.reject(cancelErr, c.Account, c.OrderID, c.OrigClientOrderID)
 	} else {
@@ -458,6 +462,79 @@ func (b *Book) cancelReplace(c *Command) {
 	if newErr != nil {
 		e.NewOrderCode = newErr.Code
 	}
+}
+
+// canMove reports whether the cancel-replace c of the open order in slot oi (found, and the
+// cancel allowed) is a move: the new order is a LIMIT GTC on the same side that passes every
+// check of checkNew and does not cross, so the general path would cancel the order, accept the
+// new one and rest it without matching. The removal of the old order cannot change the answer:
+// it is on the new order's side, and crossing depends only on the other side.
+func (b *Book) canMove(c *Command, oi int32) bool {
+	if b.noMove {
+		return false
+	}
+	no, o, l := &c.Order, &b.orders[oi], &b.lim
+	if b.phase != Trading || no.Type != Limit || no.TimeInForce != GTC || no.Side != o.side ||
+		no.QuoteQty != 0 || no.RecvWindowMs != 0 || no.STP > STPExpireBoth ||
+		no.Price < l.minPrice || no.Price > l.maxPrice || no.Qty < l.minQty || no.Qty > l.maxQty {
+		return false
+	}
+	if n := no.Price * no.Qty; n < l.minNotional || (l.maxNotional > 0 && n > l.maxNotional) {
+		return false
+	}
+	// checkNew counts the account's open orders without the canceled one.
+	if l.maxOrders > 0 && b.accounts[o.acct].count-1 >= l.maxOrders {
+		return false
+	}
+	if no.ClientOrderID != "" {
+		if !validClientID(no.ClientOrderID) {
+			return false
+		}
+		if di, dup := b.byClient[clientKey{c.Account, no.ClientOrderID}]; dup && di != oi {
+			return false
+		}
+	}
+	return !b.crosses(no.Side, no.Price)
+}
+
+// move is cancelReplace for a move (see canMove). It emits the events of the general path and
+// leaves the book in the same state, slab layout included: the general path frees the slot
+// and allocates it again at once, and unlinks and links the same levels in the same order.
+// The order keeps its slot and its place in its account's list when it is the account's
+// newest order (it stays the newest: its new id is the highest).
+func (b *Book) move(c *Command, oi int32) {
+	no := &c.Order
+	b.emitEnd(oi, EvCanceled, ReasonReplace, c.ClientOrderID)
+	o := &b.orders[oi]
+	canceled := o.id
+	b.unlinkLevel(oi)
+	b.byID.del(canceled)
+	if o.clientOrderID != "" {
+		delete(b.byClient, clientKey{o.account, o.clientOrderID})
+	}
+	if o.anext != none { // not the account's newest: relink at the tail, after that newest
+		b.unlinkAccount(oi)
+		a := &b.accounts[o.acct]
+		o.aprev, o.anext = a.tail, none
+		b.orders[a.tail].anext = oi
+		a.tail = oi
+		a.count++
+	}
+	o.id, o.clientOrderID, o.price, o.qty, o.remaining, o.time = c.Seq, no.ClientOrderID, no.Price, no.Qty, no.Qty, c.Time
+	o.typ, o.tif, o.stp, o.executed, o.executedQuote = Limit, GTC, no.STP, 0, 0
+	b.lastID = c.Seq
+	b.byID.advance(c.Seq)
+	b.byID.put(c.Seq, oi)
+	if o.clientOrderID != "" {
+		b.byClient[clientKey{o.account, o.clientOrderID}] = oi
+	}
+	e := b.emit(EvAccepted)
+	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type = o.id, o.account, o.clientOrderID, o.side, Limit
+	e.TimeInForce, e.STP, e.Price, e.Qty, e.QuoteQty = GTC, o.stp, o.price, o.qty, 0
+	b.linkLevel(oi)
+	e = b.emit(EvReplaced)
+	e.Account, e.OrderID, e.NewOrderID, e.NewOrderResult = c.Account, canceled, o.id, Success
+	e.CancelResult, e.Code, e.NewOrderCode = Success, 0, 0
 }
 
 func (b *Book) amend(c *Command) {

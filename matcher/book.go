@@ -36,6 +36,9 @@ type Book struct {
 	// else reads or changes the account's list, and in any case before Apply returns.
 	kept, keptAcct, keptPrev int32
 
+	// noMove turns the move fast path of cancel-replace off (tests compare both paths).
+	noMove bool
+
 	ev    []Event       // reusable event buffer returned by Apply
 	dirty []depthChange // levels changed by the current command
 }
@@ -234,32 +237,8 @@ func (b *Book) freeSlot(oi int32) {
 
 // rest links the order in slot oi (fields set) into its level, account and indexes.
 func (b *Book) rest(oi int32) {
+	b.linkLevel(oi)
 	o := &b.orders[oi]
-	bs := &b.side[o.side]
-	li := bs.ladder.level(o.price)
-	if li < 0 {
-		if li = b.freeLevel; li != none {
-			b.freeLevel = b.levels[li].next
-		} else {
-			b.levels = append(b.levels, level{})
-			li = int32(len(b.levels) - 1)
-		}
-		b.levels[li] = level{price: o.price, head: none, tail: none}
-		bs.ladder.add(o.price, li)
-		bs.levels++
-	}
-	lv := &b.levels[li]
-	o.level, o.prev, o.next = li, lv.tail, none
-	if lv.tail != none {
-		b.orders[lv.tail].next = oi
-	} else {
-		lv.head = oi
-	}
-	lv.tail = oi
-	lv.count++
-	lv.qty += o.remaining
-	b.touch(o.side, o.price, lv.qty)
-
 	if b.kept == oi { // still linked in its account, at the place this order belongs
 		o.acct, o.aprev, o.anext = b.keptAcct, b.keptPrev, none
 		b.kept = none
@@ -291,6 +270,63 @@ func (b *Book) rest(oi int32) {
 		b.byClient[clientKey{o.account, o.clientOrderID}] = oi
 	}
 	b.open++
+}
+
+// linkLevel links the order in slot oi at the tail of its price level, creating the level if
+// needed, and records the level's depth change.
+func (b *Book) linkLevel(oi int32) {
+	o := &b.orders[oi]
+	bs := &b.side[o.side]
+	li := bs.ladder.level(o.price)
+	if li < 0 {
+		if li = b.freeLevel; li != none {
+			b.freeLevel = b.levels[li].next
+		} else {
+			b.levels = append(b.levels, level{})
+			li = int32(len(b.levels) - 1)
+		}
+		b.levels[li] = level{price: o.price, head: none, tail: none}
+		bs.ladder.add(o.price, li)
+		bs.levels++
+	}
+	lv := &b.levels[li]
+	o.level, o.prev, o.next = li, lv.tail, none
+	if lv.tail != none {
+		b.orders[lv.tail].next = oi
+	} else {
+		lv.head = oi
+	}
+	lv.tail = oi
+	lv.count++
+	lv.qty += o.remaining
+	b.touch(o.side, o.price, lv.qty)
+}
+
+// unlinkLevel unlinks the order in slot oi from its price level, freeing the level when it
+// becomes empty, and records the level's depth change.
+func (b *Book) unlinkLevel(oi int32) {
+	o := &b.orders[oi]
+	lv := &b.levels[o.level]
+	if o.prev != none {
+		b.orders[o.prev].next = o.next
+	} else {
+		lv.head = o.next
+	}
+	if o.next != none {
+		b.orders[o.next].prev = o.prev
+	} else {
+		lv.tail = o.prev
+	}
+	lv.count--
+	lv.qty -= o.remaining
+	b.touch(o.side, o.price, lv.qty)
+	if lv.count == 0 {
+		bs := &b.side[o.side]
+		bs.ladder.remove(o.price)
+		bs.levels--
+		lv.next = b.freeLevel
+		b.freeLevel = o.level
+	}
 }
 
 // remove unlinks the order in slot oi from everything and frees the slot (and its level when
@@ -336,29 +372,8 @@ func (b *Book) unlinkAccount(oi int32) {
 
 // removeKeepAccount is remove without the account's list.
 func (b *Book) removeKeepAccount(oi int32) {
+	b.unlinkLevel(oi)
 	o := &b.orders[oi]
-	bs := &b.side[o.side]
-	lv := &b.levels[o.level]
-	if o.prev != none {
-		b.orders[o.prev].next = o.next
-	} else {
-		lv.head = o.next
-	}
-	if o.next != none {
-		b.orders[o.next].prev = o.prev
-	} else {
-		lv.tail = o.prev
-	}
-	lv.count--
-	lv.qty -= o.remaining
-	b.touch(o.side, o.price, lv.qty)
-	if lv.count == 0 {
-		bs.ladder.remove(o.price)
-		bs.levels--
-		lv.next = b.freeLevel
-		b.freeLevel = o.level
-	}
-
 	b.byID.del(o.id)
 	if o.clientOrderID != "" {
 		delete(b.byClient, clientKey{o.account, o.clientOrderID})
