@@ -501,13 +501,21 @@ func (b *Book) canMove(c *Command, oi int32) bool {
 // leaves the book in the same state, slab layout included: the general path frees the slot
 // and allocates it again at once, and unlinks and links the same levels in the same order.
 // The order keeps its slot and its place in its account's list when it is the account's
-// newest order (it stays the newest: its new id is the highest).
+// newest order (it stays the newest: its new id is the highest). It writes the events straight
+// into the buffer, which is empty (nothing before it in this command emitted or touched a
+// level) and at least moveEvents long (NewBook), so it emits the depth updates itself.
 func (b *Book) move(c *Command, oi int32) {
 	no := &c.Order
-	b.emitEnd(oi, EvCanceled, ReasonReplace, c.ClientOrderID)
+	ev := b.ev[:moveEvents]
 	o := &b.orders[oi]
-	canceled := o.id
-	b.unlinkLevel(oi)
+	canceled, oldPrice := o.id, o.price
+
+	e := slot(&ev[0], EvCanceled) // as emitEnd
+	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type, e.Price = o.id, o.account, o.clientOrderID, o.side, o.typ, o.price
+	e.Qty, e.ExecutedQty, e.ExecutedQuote, e.Reason, e.CancelClientOrderID = o.qty, o.executed, o.executedQuote, ReasonReplace, c.ClientOrderID
+	e.TimeInForce, e.QuoteQty = o.tif, 0
+
+	oldQty := b.unlinkLevel(oi)
 	b.byID.del(canceled)
 	if o.clientOrderID != "" {
 		delete(b.byClient, clientKey{o.account, o.clientOrderID})
@@ -528,14 +536,32 @@ func (b *Book) move(c *Command, oi int32) {
 	if o.clientOrderID != "" {
 		b.byClient[clientKey{o.account, o.clientOrderID}] = oi
 	}
-	e := b.emit(EvAccepted)
+	e = slot(&ev[1], EvAccepted)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type = o.id, o.account, o.clientOrderID, o.side, Limit
 	e.TimeInForce, e.STP, e.Price, e.Qty, e.QuoteQty = GTC, o.stp, o.price, o.qty, 0
-	b.linkLevel(oi)
-	e = b.emit(EvReplaced)
+	newQty := b.linkLevel(oi)
+
+	e = slot(&ev[2], EvReplaced)
 	e.Account, e.OrderID, e.NewOrderID, e.NewOrderResult = c.Account, canceled, o.id, Success
 	e.CancelResult, e.Code, e.NewOrderCode = Success, 0, 0
+
+	// The depth updates flushDepth would emit: the old level, then the new one (one update when
+	// the price did not change; the side did not).
+	b.lastUp++
+	e = slot(&ev[3], EvDepthUpdate)
+	if oldPrice == o.price {
+		e.UpdateID, e.Side, e.Price, e.Qty = b.lastUp, o.side, o.price, newQty
+		b.ev = ev[:4]
+		return
+	}
+	e.UpdateID, e.Side, e.Price, e.Qty = b.lastUp, o.side, oldPrice, oldQty
+	e = slot(&ev[4], EvDepthUpdate)
+	e.UpdateID, e.Side, e.Price, e.Qty = b.lastUp, o.side, o.price, newQty
+	b.ev = ev
 }
+
+// moveEvents is the most events a move emits.
+const moveEvents = 5
 
 func (b *Book) amend(c *Command) {
 	if b.phase == Halt {

@@ -111,7 +111,7 @@ func NewBook(spec Spec) (*Book, error) {
 		byID:      newIDIndex(),
 		byClient:  make(map[clientKey]int32),
 		byAccount: newIDTable(256),
-		ev:        make([]Event, 0, 64),
+		ev:        make([]Event, 0, 64), // at least moveEvents
 		dirty:     make([]depthChange, 0, 16),
 	}
 	for s := Buy; s <= Sell; s++ {
@@ -122,6 +122,15 @@ func NewBook(spec Spec) (*Book, error) {
 
 // Spec returns the symbol spec.
 func (b *Book) Spec() Spec { return b.spec }
+
+// slot readies e, a slot of the event buffer, for an event of kind k as emit does.
+func slot(e *Event, k EventKind) *Event {
+	if e.Kind != k {
+		*e = Event{}
+		e.Kind = k
+	}
+	return e
+}
 
 // emit appends an event of kind k to the buffer and returns it for filling in. The slot may
 // still hold an event of an earlier command. If that event has another kind, emit zeroes the
@@ -237,8 +246,8 @@ func (b *Book) freeSlot(oi int32) {
 
 // rest links the order in slot oi (fields set) into its level, account and indexes.
 func (b *Book) rest(oi int32) {
-	b.linkLevel(oi)
 	o := &b.orders[oi]
+	b.touch(o.side, o.price, b.linkLevel(oi))
 	if b.kept == oi { // still linked in its account, at the place this order belongs
 		o.acct, o.aprev, o.anext = b.keptAcct, b.keptPrev, none
 		b.kept = none
@@ -273,8 +282,8 @@ func (b *Book) rest(oi int32) {
 }
 
 // linkLevel links the order in slot oi at the tail of its price level, creating the level if
-// needed, and records the level's depth change.
-func (b *Book) linkLevel(oi int32) {
+// needed, and returns the level's new total (the caller records the depth change).
+func (b *Book) linkLevel(oi int32) int64 {
 	o := &b.orders[oi]
 	bs := &b.side[o.side]
 	li := bs.ladder.level(o.price)
@@ -299,12 +308,12 @@ func (b *Book) linkLevel(oi int32) {
 	lv.tail = oi
 	lv.count++
 	lv.qty += o.remaining
-	b.touch(o.side, o.price, lv.qty)
+	return lv.qty
 }
 
 // unlinkLevel unlinks the order in slot oi from its price level, freeing the level when it
-// becomes empty, and records the level's depth change.
-func (b *Book) unlinkLevel(oi int32) {
+// becomes empty, and returns the level's new total (the caller records the depth change).
+func (b *Book) unlinkLevel(oi int32) int64 {
 	o := &b.orders[oi]
 	lv := &b.levels[o.level]
 	if o.prev != none {
@@ -319,7 +328,6 @@ func (b *Book) unlinkLevel(oi int32) {
 	}
 	lv.count--
 	lv.qty -= o.remaining
-	b.touch(o.side, o.price, lv.qty)
 	if lv.count == 0 {
 		bs := &b.side[o.side]
 		bs.ladder.remove(o.price)
@@ -327,6 +335,7 @@ func (b *Book) unlinkLevel(oi int32) {
 		lv.next = b.freeLevel
 		b.freeLevel = o.level
 	}
+	return lv.qty
 }
 
 // remove unlinks the order in slot oi from everything and frees the slot (and its level when
@@ -372,8 +381,8 @@ func (b *Book) unlinkAccount(oi int32) {
 
 // removeKeepAccount is remove without the account's list.
 func (b *Book) removeKeepAccount(oi int32) {
-	b.unlinkLevel(oi)
 	o := &b.orders[oi]
+	b.touch(o.side, o.price, b.unlinkLevel(oi))
 	b.byID.del(o.id)
 	if o.clientOrderID != "" {
 		delete(b.byClient, clientKey{o.account, o.clientOrderID})
