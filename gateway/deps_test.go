@@ -12,6 +12,7 @@ func TestDependencies(t *testing.T) {
 	deptest.Check(t, ".",
 		"github.com/geomesh/geomesh/proto",
 		"github.com/geomesh/geomesh/region/client",
+		"github.com/geomesh/geomesh/region/status",
 		"github.com/geomesh/geomesh/matcher",
 		"github.com/nats-io/nats.go",
 		"github.com/shopspring/decimal",

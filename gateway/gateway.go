@@ -29,6 +29,7 @@ type Gateway struct {
 	reg     *registry
 	limits  *limiter
 	streams *hub
+	status  *statusView // KV STATUS, served by status.go
 
 	mu       sync.Mutex
 	started  bool
@@ -58,6 +59,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, js: js, sub: cfg.Submitter, keys: newKeyring(),
 		limits: newLimiter(cfg.WeightLimit, cfg.OrderLimit10s)}
 	g.streams = newHub(g)
+	g.status = newStatusView(g)
 	g.reg = &registry{js: js, log: log, maxTrades: cfg.RecentTrades, maxClosed: cfg.EndedOrders, symbols: map[string]*symbol{},
 		ready: make(chan struct{}), onBatch: g.streams.onBatch}
 	g.reg.readyOnce = sync.OnceFunc(func() { close(g.reg.ready) })
@@ -117,7 +119,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.goRun(func() {
 		keepWatching("accounts", func(ctx context.Context) error { return g.keys.watch(ctx, g.accounts) })
 	})
-	for _, ch := range []chan struct{}{g.reg.ready, g.keys.ready} {
+	g.goRun(func() { keepWatching("status", g.watchStatus) })
+	for _, ch := range []<-chan struct{}{g.reg.ready, g.keys.ready, g.status.cache.Ready()} {
 		select {
 		case <-ch:
 		case <-ctx.Done():

@@ -51,9 +51,8 @@ func (g *Gateway) Handler() http.Handler {
 	h("GET /api/v3/ticker/price", 2, secNone, g.tickerPrice)
 	h("GET /api/v3/ticker/bookTicker", 2, secNone, g.bookTicker)
 	h("GET /api/v3/ticker/24hr", 2, secNone, g.ticker24h)
-	h("GET /sapi/v1/system/status", 1, secNone, func(*req) (any, *apiError) {
-		return map[string]any{"status": 0, "msg": "normal"}, nil
-	})
+	h("GET /sapi/v1/system/status", 1, secNone, g.systemStatus)
+	g.statusRoutes(mux) // Statuspage v2, /status, /api/v2/stream (status.go)
 
 	h("POST /api/v3/order", 1, secTrade, func(q *req) (any, *apiError) { return g.newOrder(q, false) })
 	h("POST /api/v3/order/test", 1, secTrade, func(q *req) (any, *apiError) { return g.newOrder(q, true) })

@@ -159,7 +159,7 @@ func (n *Node) AdminHandler(token string) http.Handler {
 	route(http.MethodGet, "/plans", a.plans)
 	route(http.MethodGet, "/plans/{id}", a.plan)
 	route(http.MethodPost, "/plans/{id}/abort", a.abort)
-	a.statusRoutes(route) // incidents, maintenances, webhook deliveries (incidents.go)
+	a.statusRoutes(mux, route) // incidents, maintenances, webhook deliveries (incidents.go)
 	mux.Handle(adminPrefix+"/keys", a.methods(map[string]func(*http.Request) (int, any, error){
 		http.MethodGet: a.listKeys, http.MethodPost: a.createKey}))
 	route(http.MethodDelete, "/keys/{key}", a.deleteKey)

@@ -12,6 +12,7 @@ func TestImports(t *testing.T) {
 	deptest.Check(t, ".",
 		"github.com/geomesh/geomesh/matcher", "github.com/geomesh/geomesh/mesh",
 		"github.com/geomesh/geomesh/proto", "github.com/geomesh/geomesh/region/client",
+		"github.com/geomesh/geomesh/region/status", // the status model (incidents.go)
 		"github.com/nats-io/nats-server/v2",
 		"github.com/nats-io/nats.go", "github.com/nats-io/jwt/v2",
 		"google.golang.org/protobuf",    // marshalling the proto messages

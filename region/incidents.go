@@ -718,13 +718,14 @@ func nonNil(s []string) []string {
 //	POST /admin/v1/maintenances/{id}/complete        {"body"}
 //	GET  /admin/v1/webhooks/deliveries[?limit=N]     {"deliveries": [...]}, newest first
 
-func (a *admin) statusRoutes(route func(method, path string, h func(*http.Request) (int, any, error))) {
-	route(http.MethodGet, "/incidents", a.listIncidents(status.KindIncident))
-	route(http.MethodPost, "/incidents", a.createIncident(a.n.CreateIncident))
+func (a *admin) statusRoutes(mux *http.ServeMux, route func(method, path string, h func(*http.Request) (int, any, error))) {
+	type handlers = map[string]func(*http.Request) (int, any, error)
+	mux.Handle(adminPrefix+"/incidents", a.methods(handlers{
+		http.MethodGet: a.listIncidents(status.KindIncident), http.MethodPost: a.createIncident(a.n.CreateIncident)}))
+	mux.Handle(adminPrefix+"/maintenances", a.methods(handlers{
+		http.MethodGet: a.listIncidents(status.KindMaintenance), http.MethodPost: a.createIncident(a.n.CreateMaintenance)}))
 	route(http.MethodPost, "/incidents/{id}/updates", a.updateIncident(status.KindIncident, ""))
 	route(http.MethodPost, "/incidents/{id}/resolve", a.updateIncident(status.KindIncident, status.Resolved))
-	route(http.MethodGet, "/maintenances", a.listIncidents(status.KindMaintenance))
-	route(http.MethodPost, "/maintenances", a.createIncident(a.n.CreateMaintenance))
 	route(http.MethodPost, "/maintenances/{id}/updates", a.updateIncident(status.KindMaintenance, ""))
 	route(http.MethodPost, "/maintenances/{id}/complete", a.updateIncident(status.KindMaintenance, status.Completed))
 	route(http.MethodGet, "/webhooks/deliveries", a.deliveries)
