@@ -87,7 +87,9 @@ could not be reached, 2 usage error or refused (bad token, validation, not confi
 	pf.DurationVar(&a.poll, "poll-interval", 500*time.Millisecond, "how often to poll a running plan")
 	_ = pf.MarkHidden("poll-interval")
 
-	root.AddCommand(a.statusCmd(), a.symbolsCmd(), a.historyCmd(), a.plansCmd(), a.planCmd(),
+	status := a.statusCmd()
+	status.AddCommand(a.incidentsCmd(), a.webhooksCmd()) // status.go
+	root.AddCommand(status, a.maintenanceCmd(), a.symbolsCmd(), a.historyCmd(), a.plansCmd(), a.planCmd(),
 		a.cordonCmd("cordon", true), a.cordonCmd("uncordon", false), a.haltCmd(), a.resumeCmd(),
 		a.moveCmd(), a.evacuateCmd(), a.restoreCmd(), a.rebalanceCmd(), a.keysCmd())
 	return root
