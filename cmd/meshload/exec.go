@@ -150,6 +150,7 @@ func (l *loader) execute(ctx context.Context, r *request) outcome {
 			answered, lastCode = true, a.code
 		}
 		if !l.opts.retry || ctx.Err() != nil {
+			l.log.Debug("request_gave_up", "op", r.kind.opName(), "client_order_id", r.cid, "err", a.err, "code", a.code, "tries", tries+1)
 			if answered {
 				return outcome{result: resultUnknown, code: lastCode, region: t.region}
 			}
@@ -159,6 +160,7 @@ func (l *loader) execute(ctx context.Context, r *request) outcome {
 		ti = l.next(ti, time.Now())
 		if (tries+1)%len(l.targets) == 0 { // every region refused: back off a little
 			if !sleepCtx(ctx, backoff(tries/len(l.targets))) {
+				l.log.Debug("request_gave_up", "op", r.kind.opName(), "client_order_id", r.cid, "err", a.err, "code", a.code, "tries", tries+1)
 				if answered {
 					return outcome{result: resultUnknown, code: lastCode, region: t.region}
 				}

@@ -52,7 +52,7 @@ func newTarget(ts targetSpec, httpConns, wsConns int) *target {
 	}
 	ws := "ws" + strings.TrimPrefix(ts.url, "http") + "/ws-api/v3"
 	return &target{region: ts.region, base: ts.url, wsURL: ws, httpc: &http.Client{Transport: tr},
-		ws: &wsPool{url: ws, max: wsConns, idle: make(chan *wsConn, wsConns)}}
+		ws: newWSPool(ws, wsConns)}
 }
 
 func (t *target) down(now time.Time) bool { return now.UnixNano() < t.downUntil.Load() }
@@ -144,81 +144,80 @@ type wsReply struct {
 // pipelining would only queue them there).
 type wsPool struct {
 	url    string
-	max    int
-	idle   chan *wsConn
+	idle   chan *wsConn  // connections not in use
+	slots  chan struct{} // one token per open (or opening) connection
 	mu     sync.Mutex
-	open   int
 	all    map[*wsConn]bool
 	closed bool
 	nextID atomic.Int64
+}
+
+func newWSPool(url string, max int) *wsPool {
+	return &wsPool{url: url, idle: make(chan *wsConn, max), slots: make(chan struct{}, max), all: map[*wsConn]bool{}}
 }
 
 type wsConn struct{ c *websocket.Conn }
 
 var errPoolClosed = errors.New("websocket pool closed")
 
-// get returns an idle connection, dials a new one while under max, or waits for one.
+// get returns an idle connection, or dials a new one while fewer than max are open, or waits
+// for either.
 func (p *wsPool) get(ctx context.Context) (*wsConn, error) {
 	select {
 	case c := <-p.idle:
 		return c, nil
 	default:
 	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, errPoolClosed
-	}
-	if p.open < p.max {
-		p.open++
-		p.mu.Unlock()
-		d := websocket.Dialer{HandshakeTimeout: 2 * time.Second}
-		c, _, err := d.DialContext(ctx, p.url, nil)
-		if err != nil {
-			p.mu.Lock()
-			p.open--
-			p.mu.Unlock()
-			return nil, err
-		}
-		wc := &wsConn{c: c}
-		p.mu.Lock()
-		if p.all == nil {
-			p.all = map[*wsConn]bool{}
-		}
-		p.all[wc] = true
-		closed := p.closed
-		p.mu.Unlock()
-		if closed {
-			p.drop(wc)
-			return nil, errPoolClosed
-		}
-		return wc, nil
-	}
-	p.mu.Unlock()
 	select {
 	case c := <-p.idle:
 		return c, nil
+	case p.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-func (p *wsPool) put(c *wsConn) {
-	select {
-	case p.idle <- c:
-	default:
-		p.drop(c)
+	d := websocket.Dialer{HandshakeTimeout: 2 * time.Second}
+	c, _, err := d.DialContext(ctx, p.url, nil)
+	if err != nil {
+		<-p.slots
+		return nil, err
 	}
+	wc := &wsConn{c: c}
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.all[wc] = true
+	}
+	p.mu.Unlock()
+	if closed {
+		_ = c.Close()
+		<-p.slots
+		return nil, errPoolClosed
+	}
+	return wc, nil
 }
 
+// put returns a healthy connection to the pool.
+func (p *wsPool) put(c *wsConn) {
+	p.mu.Lock()
+	ok := !p.closed && p.all[c]
+	p.mu.Unlock()
+	if !ok {
+		p.drop(c)
+		return
+	}
+	p.idle <- c // never blocks: at most max connections exist
+}
+
+// drop closes a connection and frees its slot.
 func (p *wsPool) drop(c *wsConn) {
 	_ = c.c.Close()
 	p.mu.Lock()
-	if p.all[c] {
-		delete(p.all, c)
-		p.open--
-	}
+	known := p.all[c]
+	delete(p.all, c)
 	p.mu.Unlock()
+	if known {
+		<-p.slots
+	}
 }
 
 func (p *wsPool) close() {
