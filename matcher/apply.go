@@ -42,7 +42,9 @@ func (b *Book) Apply(c *Command) []Event {
 	default:
 		b.reject(ErrUnknownCommand, c.Account, 0, "")
 	}
-	b.flushDepth()
+	if len(b.dirty) > 0 {
+		b.flushDepth()
+	}
 	return b.ev[:len(b.ev):len(b.ev)] // a caller's append must not write into the buffer
 }
 

@@ -18,6 +18,9 @@ const (
 	ringMask = ringSize - 1
 )
 
+// advance indexes the ring with uint16(id), which is id&ringMask only for 16 ring bits.
+var _ = [1]struct{}{}[ringBits-16]
+
 func newIDIndex() idIndex {
 	x := idIndex{ring: new([ringSize]int32), old: make(map[uint64]int32)}
 	for i := range x.ring {
@@ -30,6 +33,22 @@ func newIDIndex() idIndex {
 // the ring. A jump of more than ringSize (a long stretch of commands that placed no order)
 // visits each ring slot once, not each skipped id.
 func (x *idIndex) advance(last uint64) {
+	// The common case, inlined: the previous command placed an order, and the slot is free.
+	if last-x.last == 1 && x.ring[uint16(last)] < 0 {
+		x.last = last
+	} else {
+		x.advanceSlow(last)
+	}
+}
+
+// evict moves the entry in id's ring slot, of id-ringSize, to the map.
+func (x *idIndex) evict(id uint64) {
+	slot := &x.ring[id&ringMask]
+	x.old[id-ringSize] = *slot
+	*slot = none
+}
+
+func (x *idIndex) advanceSlow(last uint64) {
 	if last <= x.last {
 		return
 	}
@@ -40,10 +59,8 @@ func (x *idIndex) advance(last uint64) {
 	}
 	for x.last < last {
 		x.last++
-		slot := &x.ring[x.last&ringMask]
-		if *slot != none {
-			x.old[x.last-ringSize] = *slot
-			*slot = none
+		if x.ring[x.last&ringMask] != none {
+			x.evict(x.last)
 		}
 	}
 }

@@ -65,6 +65,14 @@ func invariants(b *Book) error {
 			}
 			total += int(n)
 		}
+		// The cached lowest and highest prices against the bitmap.
+		l := &bs.ladder
+		lo, okLo := l.min()
+		hi, okHi := l.max()
+		if okLo != (len(l.keys) > 0) || okHi != okLo || l.n != levels ||
+			okLo && (lo != l.lowest(0) || hi != l.highest(len(l.keys)-1)) {
+			return fmt.Errorf("%s ladder: %d prices, lowest %d highest %d", s, l.n, lo, hi)
+		}
 		if levels != bs.levels {
 			return fmt.Errorf("%s level count %d, recorded %d", s, levels, bs.levels)
 		}

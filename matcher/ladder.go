@@ -17,6 +17,8 @@ type ladder struct {
 	hot       int32      // index into chunks of the most recently used chunk, or -1
 	pages     [][64]int32
 	freePage  []int32
+	n         int   // number of set prices
+	lo, hi    int64 // lowest and highest set price when n > 0 (so min and max are loads)
 }
 
 const (
@@ -76,9 +78,21 @@ func (l *ladder) find(key int64) (int, bool) {
 	return lo, false
 }
 
-// level returns the level index at price p, or none.
+// level returns the level index at price p, or none. The hot chunk's case is small enough to
+// be inlined into callers.
 func (l *ladder) level(p int64) int32 {
-	c := l.chunkAt(p >> chunkShift)
+	if l.hot >= 0 && l.hotKey == p>>chunkShift {
+		c := &l.chunks[l.hot]
+		if w := (p >> 6) & 63; c.words[w]&(1<<(p&63)) != 0 {
+			return l.pages[c.pages[w]][p&63]
+		}
+		return none
+	}
+	return l.levelSlow(p)
+}
+
+func (l *ladder) levelSlow(p int64) int32 {
+	c := l.chunkAtSlow(p >> chunkShift)
 	if c == nil {
 		return none
 	}
@@ -125,6 +139,13 @@ func (l *ladder) add(p int64, li int32) {
 	}
 	c.words[w] |= 1 << (p & 63)
 	l.pages[c.pages[w]][p&63] = li
+	if l.n == 0 || p < l.lo {
+		l.lo = p
+	}
+	if l.n == 0 || p > l.hi {
+		l.hi = p
+	}
+	l.n++
 }
 
 // remove forgets the level at price p.
@@ -146,6 +167,14 @@ func (l *ladder) remove(p int64) {
 			l.last, l.hot = -1, -1
 		}
 	}
+	if l.n--; l.n > 0 {
+		if p == l.lo {
+			l.lo, _ = l.above(p)
+		}
+		if p == l.hi {
+			l.hi, _ = l.below(p)
+		}
+	}
 }
 
 func (l *ladder) highest(pos int) int64 {
@@ -163,20 +192,10 @@ func (l *ladder) lowest(pos int) int64 {
 }
 
 // max returns the highest set price.
-func (l *ladder) max() (int64, bool) {
-	if len(l.keys) == 0 {
-		return 0, false
-	}
-	return l.highest(len(l.keys) - 1), true
-}
+func (l *ladder) max() (int64, bool) { return l.hi, l.n > 0 }
 
 // min returns the lowest set price.
-func (l *ladder) min() (int64, bool) {
-	if len(l.keys) == 0 {
-		return 0, false
-	}
-	return l.lowest(0), true
-}
+func (l *ladder) min() (int64, bool) { return l.lo, l.n > 0 }
 
 // above returns the lowest set price > p.
 func (l *ladder) above(p int64) (int64, bool) {
