@@ -24,6 +24,7 @@ import (
 	"github.com/geomesh/geomesh/mesh"
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
+	"github.com/geomesh/geomesh/region/status"
 )
 
 // Environment variables that may carry secrets, so they need not be written in files.
@@ -86,6 +87,9 @@ const (
 //	    api_key: <key>              # [A-Za-z0-9], as clients send it in X-MBX-APIKEY
 //	    secret: <secret>            # HMAC-SHA256 secret
 //	    permissions: [read, trade]  # default both
+//	webhooks:                       # status notifications, sent by the active controller
+//	  - url: https://hooks.example/geomesh
+//	    secret: <secret>            # HMAC-SHA256 key of X-Geomesh-Signature
 //	log:
 //	  level: info                   # debug, info, warn, error
 //	  format: json                  # json (default for lan, wan) or text (default for local)
@@ -107,13 +111,14 @@ type fileConfig struct {
 	AdminToken    string                `yaml:"admin_token"`
 	BootstrapKeys []bootstrapKeySection `yaml:"bootstrap_keys"`
 
-	SettleWindow     string          `yaml:"settle_window"`
-	LeaseTTL         string          `yaml:"lease_ttl"`
-	SnapshotEvery    *int            `yaml:"snapshot_every"`
-	SnapshotInterval string          `yaml:"snapshot_interval"`
-	AppendTimeout    string          `yaml:"append_timeout"`
-	SubmitTimeout    string          `yaml:"submit_timeout"`
-	Symbols          []symbolSection `yaml:"symbols"`
+	SettleWindow     string           `yaml:"settle_window"`
+	LeaseTTL         string           `yaml:"lease_ttl"`
+	SnapshotEvery    *int             `yaml:"snapshot_every"`
+	SnapshotInterval string           `yaml:"snapshot_interval"`
+	AppendTimeout    string           `yaml:"append_timeout"`
+	SubmitTimeout    string           `yaml:"submit_timeout"`
+	Symbols          []symbolSection  `yaml:"symbols"`
+	Webhooks         []webhookSection `yaml:"webhooks"`
 
 	// keysFrom names where Gossip.Keys came from, for error messages.
 	keysFrom string
@@ -173,6 +178,12 @@ func (s symbolSection) config() region.SymbolConfig {
 		MinQty: s.MinQty, MaxQty: s.MaxQty, MinNotional: s.MinNotional, MaxNotional: s.MaxNotional,
 		MaxNumOrders: s.MaxNumOrders, Preferred: s.PreferredRegions, FailoverPolicy: s.FailoverPolicy,
 	}
+}
+
+// webhookSection is one entry of webhooks.
+type webhookSection struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
 }
 
 // bootstrapKeySection is one entry of bootstrap_keys.
@@ -413,6 +424,14 @@ func (fc *fileConfig) resolveMatching(c *region.Config) error {
 		}
 		seen[sym.Symbol] = true
 		c.Symbols = append(c.Symbols, sym.config())
+	}
+	c.Webhooks = nil
+	for i, w := range fc.Webhooks {
+		hook := status.Webhook{URL: w.URL, Secret: w.Secret}
+		if err := hook.Validate(); err != nil {
+			return fmt.Errorf("webhooks[%d]: %w", i, err)
+		}
+		c.Webhooks = append(c.Webhooks, hook)
 	}
 	return nil
 }
