@@ -517,7 +517,7 @@ func (b *Book) move(c *Command, oi int32) {
 	e.Qty, e.ExecutedQty, e.ExecutedQuote, e.Reason, e.CancelClientOrderID = o.qty, o.executed, o.executedQuote, ReasonReplace, c.ClientOrderID
 	e.TimeInForce, e.QuoteQty = o.tif, 0
 
-	oldQty := b.unlinkLevel(oi)
+	oldQty := b.unlinkLevel(o)
 	b.byID.del(canceled)
 	if o.clientOrderID != "" {
 		delete(b.byClient, clientKey{o.account, o.clientOrderID})
@@ -541,7 +541,7 @@ func (b *Book) move(c *Command, oi int32) {
 	e = slot(&ev[1], EvAccepted)
 	e.OrderID, e.Account, e.ClientOrderID, e.Side, e.Type = o.id, o.account, o.clientOrderID, o.side, Limit
 	e.TimeInForce, e.STP, e.Price, e.Qty, e.QuoteQty = GTC, o.stp, o.price, o.qty, 0
-	newQty := b.linkLevel(oi)
+	newQty := b.linkLevel(o, oi)
 
 	e = slot(&ev[2], EvReplaced)
 	e.Account, e.OrderID, e.NewOrderID, e.NewOrderResult = c.Account, canceled, o.id, Success

@@ -247,7 +247,7 @@ func (b *Book) freeSlot(oi int32) {
 // rest links the order in slot oi (fields set) into its level, account and indexes.
 func (b *Book) rest(oi int32) {
 	o := &b.orders[oi]
-	b.touch(o.side, o.price, b.linkLevel(oi))
+	b.touch(o.side, o.price, b.linkLevel(o, oi))
 	if b.kept == oi { // still linked in its account, at the place this order belongs
 		o.acct, o.aprev, o.anext = b.keptAcct, b.keptPrev, none
 		b.kept = none
@@ -281,10 +281,9 @@ func (b *Book) rest(oi int32) {
 	b.open++
 }
 
-// linkLevel links the order in slot oi at the tail of its price level, creating the level if
-// needed, and returns the level's new total (the caller records the depth change).
-func (b *Book) linkLevel(oi int32) int64 {
-	o := &b.orders[oi]
+// linkLevel links the order o, in slot oi, at the tail of its price level, creating the level
+// if needed, and returns the level's new total (the caller records the depth change).
+func (b *Book) linkLevel(o *order, oi int32) int64 {
 	bs := &b.side[o.side]
 	li := bs.ladder.level(o.price)
 	if li < 0 {
@@ -311,10 +310,9 @@ func (b *Book) linkLevel(oi int32) int64 {
 	return lv.qty
 }
 
-// unlinkLevel unlinks the order in slot oi from its price level, freeing the level when it
+// unlinkLevel unlinks the resting order o from its price level, freeing the level when it
 // becomes empty, and returns the level's new total (the caller records the depth change).
-func (b *Book) unlinkLevel(oi int32) int64 {
-	o := &b.orders[oi]
+func (b *Book) unlinkLevel(o *order) int64 {
 	lv := &b.levels[o.level]
 	if o.prev != none {
 		b.orders[o.prev].next = o.next
@@ -382,7 +380,7 @@ func (b *Book) unlinkAccount(oi int32) {
 // removeKeepAccount is remove without the account's list.
 func (b *Book) removeKeepAccount(oi int32) {
 	o := &b.orders[oi]
-	b.touch(o.side, o.price, b.unlinkLevel(oi))
+	b.touch(o.side, o.price, b.unlinkLevel(o))
 	b.byID.del(o.id)
 	if o.clientOrderID != "" {
 		delete(b.byClient, clientKey{o.account, o.clientOrderID})
