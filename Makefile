@@ -33,3 +33,15 @@ proto:
 
 demo:
 	$(GO) run ./cmd/regiond demo
+
+# Container image and the compose suite (deploy/, issue #8). `make image` builds static regiond
+# and meshctl on the host and the FROM-scratch image $(IMAGE); `make compose-test` runs the
+# compose deployment end to end (needs docker and compose, ~2-3 min; it builds and removes its
+# own image unless GEOMESH_TEST_IMAGE names one to reuse).
+IMAGE         ?= geomesh/regiond:dev
+.PHONY: image compose-test
+image:
+	GO=$(GO) deploy/docker/build.sh $(IMAGE)
+
+compose-test:
+	$(GO) test -v -count=1 -timeout 10m -run '^TestComposeMesh$$' ./test/compose
