@@ -204,15 +204,15 @@ func TestStatusEvacuationAndOperatorActions(t *testing.T) {
 			path, body string
 			code       int
 		}{
-			{"/admin/v1/incidents", `{}`, http.StatusBadRequest},                                     // no name
-			{"/admin/v1/incidents", `{"name":"x","status":"fixed"}`, http.StatusBadRequest},          // bad status
-			{"/admin/v1/incidents", `{"name":"x","impact":"huge"}`, http.StatusBadRequest},           // bad impact
-			{"/admin/v1/incidents", `{"name":"x","components":["mars"]}`, http.StatusBadRequest},     // unknown component
-			{"/admin/v1/incidents", `{"name":"x","symbols":["NOPEUSDT"]}`, http.StatusBadRequest},    // unknown symbol
-			{"/admin/v1/incidents", `{"name":"x","colour":"red"}`, http.StatusBadRequest},            // unknown field
-			{"/admin/v1/incidents/nope/updates", `{"body":"x"}`, http.StatusNotFound},                // unknown id
-			{"/admin/v1/incidents/bad%20id/updates", `{"body":"x"}`, http.StatusBadRequest},          // invalid id
-			{"/admin/v1/incidents/nope/updates", `{}`, http.StatusBadRequest},                        // no message
+			{"/admin/v1/incidents", `{}`, http.StatusBadRequest},                                  // no name
+			{"/admin/v1/incidents", `{"name":"x","status":"fixed"}`, http.StatusBadRequest},       // bad status
+			{"/admin/v1/incidents", `{"name":"x","impact":"huge"}`, http.StatusBadRequest},        // bad impact
+			{"/admin/v1/incidents", `{"name":"x","components":["mars"]}`, http.StatusBadRequest},  // unknown component
+			{"/admin/v1/incidents", `{"name":"x","symbols":["NOPEUSDT"]}`, http.StatusBadRequest}, // unknown symbol
+			{"/admin/v1/incidents", `{"name":"x","colour":"red"}`, http.StatusBadRequest},         // unknown field
+			{"/admin/v1/incidents/nope/updates", `{"body":"x"}`, http.StatusNotFound},             // unknown id
+			{"/admin/v1/incidents/bad%20id/updates", `{"body":"x"}`, http.StatusBadRequest},       // invalid id
+			{"/admin/v1/incidents/nope/updates", `{}`, http.StatusBadRequest},                     // no message
 			{"/admin/v1/maintenances", `{"name":"x","scheduled_for":"tomorrow"}`, http.StatusBadRequest},
 			{"/admin/v1/maintenances/nope/complete", ``, http.StatusNotFound},
 		} {

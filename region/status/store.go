@@ -134,7 +134,7 @@ type Cache struct {
 	log *slog.Logger
 
 	mu      sync.RWMutex
-	entries map[string]jetstream.KeyValueEntry
+	entries map[string]decoded // by key
 	snap    *Snapshot
 	subs    map[chan struct{}]struct{}
 	ready   chan struct{}
@@ -146,7 +146,7 @@ func NewCache(log *slog.Logger) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{log: log, entries: map[string]jetstream.KeyValueEntry{}, snap: &Snapshot{},
+	return &Cache{log: log, entries: map[string]decoded{}, snap: &Snapshot{},
 		subs: map[chan struct{}]struct{}{}, ready: make(chan struct{})}
 }
 
@@ -182,7 +182,7 @@ func (c *Cache) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 		return fmt.Errorf("watch %s: %w", client.BucketStatus, err)
 	}
 	defer func() { _ = w.Stop() }()
-	initial := map[string]jetstream.KeyValueEntry{}
+	initial := map[string]decoded{}
 	loading := true
 	for {
 		select {
@@ -199,7 +199,7 @@ func (c *Cache) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 			}
 			if loading {
 				if e.Operation() == jetstream.KeyValuePut {
-					initial[e.Key()] = e
+					initial[e.Key()] = c.decode(e)
 				} else {
 					delete(initial, e.Key())
 				}
@@ -210,7 +210,7 @@ func (c *Cache) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 	}
 }
 
-func (c *Cache) replace(entries map[string]jetstream.KeyValueEntry) {
+func (c *Cache) replace(entries map[string]decoded) {
 	c.mu.Lock()
 	c.entries = entries
 	c.rebuildLocked()
@@ -220,9 +220,13 @@ func (c *Cache) replace(entries map[string]jetstream.KeyValueEntry) {
 }
 
 func (c *Cache) apply(e jetstream.KeyValueEntry) {
+	var d decoded
+	if e.Operation() == jetstream.KeyValuePut {
+		d = c.decode(e)
+	}
 	c.mu.Lock()
 	if e.Operation() == jetstream.KeyValuePut {
-		c.entries[e.Key()] = e
+		c.entries[e.Key()] = d
 	} else {
 		delete(c.entries, e.Key())
 	}
@@ -242,36 +246,55 @@ func (c *Cache) notify() {
 	}
 }
 
-// rebuildLocked decodes every entry into a new snapshot (records are small and few: a few
-// regions, the incidents of the bucket's history).
+// decoded is one entry of the bucket, decoded once when it arrives.
+type decoded struct {
+	rev      uint64
+	region   *RegionRecord
+	incident *Incident
+	delivery *Delivery
+}
+
+func (c *Cache) decode(e jetstream.KeyValueEntry) decoded {
+	d := decoded{rev: e.Revision()}
+	key := e.Key()
+	var err error
+	switch {
+	case strings.HasPrefix(key, prefixRegion):
+		r := &RegionRecord{}
+		if err = Decode(e.Value(), r); err == nil {
+			d.region = r
+		}
+	case strings.HasPrefix(key, prefixIncident), strings.HasPrefix(key, prefixMaintenance):
+		in := &Incident{}
+		if err = Decode(e.Value(), in); err == nil {
+			d.incident = in
+		}
+	case strings.HasPrefix(key, prefixDelivery):
+		dl := &Delivery{}
+		if err = Decode(e.Value(), dl); err == nil {
+			d.delivery = dl
+		}
+	}
+	if err != nil {
+		c.log.Warn("status_record_unreadable", slog.String("key", key), slog.Any("err", err))
+	}
+	return d
+}
+
+// rebuildLocked makes a new snapshot from the decoded entries.
 func (c *Cache) rebuildLocked() {
 	s := &Snapshot{}
-	for key, e := range c.entries {
-		s.Revision = max(s.Revision, e.Revision())
-		var err error
+	for _, d := range c.entries {
+		s.Revision = max(s.Revision, d.rev)
 		switch {
-		case strings.HasPrefix(key, prefixRegion):
-			r := &RegionRecord{}
-			if err = Decode(e.Value(), r); err == nil {
-				s.Regions = append(s.Regions, r)
-			}
-		case strings.HasPrefix(key, prefixIncident), strings.HasPrefix(key, prefixMaintenance):
-			in := &Incident{}
-			if err = Decode(e.Value(), in); err == nil {
-				if in.Kind == KindMaintenance {
-					s.Maintenances = append(s.Maintenances, in)
-				} else {
-					s.Incidents = append(s.Incidents, in)
-				}
-			}
-		case strings.HasPrefix(key, prefixDelivery):
-			d := &Delivery{}
-			if err = Decode(e.Value(), d); err == nil {
-				s.Deliveries = append(s.Deliveries, d)
-			}
-		}
-		if err != nil {
-			c.log.Warn("status_record_unreadable", slog.String("key", key), slog.Any("err", err))
+		case d.region != nil:
+			s.Regions = append(s.Regions, d.region)
+		case d.incident != nil && d.incident.Kind == KindMaintenance:
+			s.Maintenances = append(s.Maintenances, d.incident)
+		case d.incident != nil:
+			s.Incidents = append(s.Incidents, d.incident)
+		case d.delivery != nil:
+			s.Deliveries = append(s.Deliveries, d.delivery)
 		}
 	}
 	s.sort()
