@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,6 +48,15 @@ type Options struct {
 	// Extra is YAML appended to every config file: top-level keys such as settle_window and
 	// symbols.
 	Extra string
+	// RegionExtra, when set, returns more YAML appended to region r's config file only (after
+	// Extra): per-region keys such as http_addr and admin_addr.
+	RegionExtra func(r string) string
+	// Hosts maps a region to the address its process binds and advertises for gossip, NATS
+	// clients and routes (default 127.0.0.1), e.g. its address in a network namespace.
+	Hosts map[string]string
+	// Wrap, when set, returns the argv prefix region r's process is started under, e.g.
+	// ["ip", "netns", "exec", "ns1"]; the prefix must exec the binary in place (same PID).
+	Wrap func(r string) []string
 }
 
 // Proc is one regiond process (one region), possibly restarted.
@@ -54,9 +65,12 @@ type Proc struct {
 	Config  string // config file
 	DataDir string
 	NATSURL string // the client URL, fixed across restarts
+	Host    string // the address it binds (Options.Hosts)
 
 	logDir  string
 	starts  int
+	binary  string   // the regiond executable
+	wrap    []string // argv prefix (Options.Wrap)
 	cmd     *exec.Cmd
 	logPath string
 	logFile *os.File
@@ -89,9 +103,14 @@ func Start(t testing.TB, opts Options) *Mesh {
 	t.Cleanup(m.close)
 
 	ports := freePorts(t, 3*len(opts.Regions))
+	hosts := make([]string, len(opts.Regions))
 	gossip := make([]string, len(opts.Regions))
-	for i := range opts.Regions {
-		gossip[i] = fmt.Sprintf("127.0.0.1:%d", ports[3*i])
+	for i, r := range opts.Regions {
+		hosts[i] = "127.0.0.1"
+		if h := opts.Hosts[r]; h != "" {
+			hosts[i] = h
+		}
+		gossip[i] = net.JoinHostPort(hosts[i], strconv.Itoa(ports[3*i]))
 	}
 	for i, r := range opts.Regions {
 		var seeds []string
@@ -101,7 +120,11 @@ func Start(t testing.TB, opts Options) *Mesh {
 			}
 		}
 		p := &Proc{Region: r, DataDir: filepath.Join(dir, r, "data"), logDir: filepath.Join(dir, r),
-			NATSURL: fmt.Sprintf("nats://127.0.0.1:%d", ports[3*i+1]), Config: filepath.Join(dir, r, r+".yaml")}
+			NATSURL: "nats://" + net.JoinHostPort(hosts[i], strconv.Itoa(ports[3*i+1])),
+			Config:  filepath.Join(dir, r, r+".yaml"), Host: hosts[i]}
+		if opts.Wrap != nil {
+			p.wrap = opts.Wrap(r)
+		}
 		if err := os.MkdirAll(p.logDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -113,18 +136,21 @@ gossip:
   addr: %s
   seeds: [%s]
 nats:
-  host: 127.0.0.1
+  host: %s
   port: %d
 cluster:
-  host: 127.0.0.1
+  host: %s
   port: %d
 jetstream:
   replicas: %d
 log:
   level: info
   format: text
-%s`, r, r, p.DataDir, gossip[i], strings.Join(seeds, ", "), ports[3*i+1], ports[3*i+2],
+%s`, r, r, p.DataDir, gossip[i], strings.Join(seeds, ", "), hosts[i], ports[3*i+1], hosts[i], ports[3*i+2],
 			min(3, len(opts.Regions)), opts.Extra)
+		if opts.RegionExtra != nil {
+			body += "\n" + opts.RegionExtra(r)
+		}
 		if err := os.WriteFile(p.Config, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -161,12 +187,14 @@ func freePorts(t testing.TB, n int) []int {
 
 func (p *Proc) start(binary string) error {
 	p.starts++
+	p.binary = binary
 	p.logPath = filepath.Join(p.logDir, fmt.Sprintf("%s.%d.log", p.Region, p.starts))
 	f, err := os.Create(p.logPath)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(binary, "--config", p.Config)
+	argv := append(append(slices.Clip(p.wrap), binary), "--config", p.Config)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -255,7 +283,7 @@ func (m *Mesh) Restart(r string) {
 	if !p.Exited() {
 		m.t.Fatalf("e2e: restart %s: still running (pid %d)", r, p.PID())
 	}
-	if err := p.start(p.cmd.Path); err != nil {
+	if err := p.start(p.binary); err != nil {
 		m.t.Fatal(err)
 	}
 }
@@ -381,4 +409,58 @@ func LineTime(line string) (time.Time, error) {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// FreePorts returns n distinct loopback ports that were free a moment ago.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	return freePorts(t, n)
+}
+
+// Dir is the directory of the mesh's configs, data and logs.
+func (m *Mesh) Dir() string { return m.dir }
+
+// Regions are the mesh's regions in start order.
+func (m *Mesh) Regions() []string {
+	rs := make([]string, len(m.procs))
+	for i, p := range m.procs {
+		rs[i] = p.Region
+	}
+	return rs
+}
+
+// Signal sends sig to region r's current process (by PID), e.g. SIGSTOP and SIGCONT. Unlike the
+// other Mesh methods it returns the error instead of failing the test, and it may be called
+// from any goroutine while the process runs.
+func (m *Mesh) Signal(r string, sig syscall.Signal) error {
+	p := m.Proc(r)
+	if p.Exited() {
+		return fmt.Errorf("signal %v to %s: %w", sig, r, ErrExited)
+	}
+	if err := syscall.Kill(p.PID(), sig); err != nil {
+		return fmt.Errorf("signal %v to %s (pid %d): %w", sig, r, p.PID(), err)
+	}
+	return nil
+}
+
+// Stop sends SIGTERM to region r's process and waits up to timeout for it to exit by itself
+// (a graceful shutdown), then returns its exit status. Past timeout it SIGKILLs the process and
+// returns an error wrapping ErrTimeout.
+func (m *Mesh) Stop(r string, timeout time.Duration) (*os.ProcessState, error) {
+	p := m.Proc(r)
+	if p.Exited() {
+		return nil, fmt.Errorf("stop %s: %w", r, ErrExited)
+	}
+	if err := syscall.Kill(p.PID(), syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return nil, fmt.Errorf("stop %s (pid %d): %w", r, p.PID(), err)
+	}
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState, nil
+	case <-time.After(timeout):
+		if err := p.kill(); err != nil {
+			return nil, err
+		}
+		return p.cmd.ProcessState, fmt.Errorf("stop %s: %w: no exit %v after SIGTERM, killed", r, ErrTimeout, timeout)
+	}
 }
