@@ -428,8 +428,11 @@ func TestConfigRef(t *testing.T) {
 		return
 	}
 	want, err := os.ReadFile(configRefPath)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("%s is stale (a config key was added or changed, or a default): run\n\tgo test ./cmd/regiond -run ConfigRef -update\nand commit the file (%v)", configRefPath, err)
+	if err != nil {
+		t.Fatalf("%v: run\n\tgo test ./cmd/regiond -run ConfigRef -update", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is stale (a config key, flag, environment variable or default changed): run\n\tgo test ./cmd/regiond -run ConfigRef -update\nand commit the file", configRefPath)
 	}
 }
 
@@ -439,9 +442,11 @@ func generateConfigRef(t *testing.T) []byte {
 	keys := configKeys(t)
 	flags, usage, flagTypes := flagKeys(t)
 	envs := envKeys(t)
+	examples := exampleKeys(t)
 	resolved := map[mesh.Profile]settings{}
+	bases := map[mesh.Profile]map[string]any{}
 	for _, p := range refProfiles {
-		_, resolved[p] = refBase(t, p)
+		bases[p], resolved[p] = refBase(t, p)
 	}
 	var b bytes.Buffer
 	b.WriteString(configRefIntro)
@@ -460,7 +465,8 @@ func generateConfigRef(t *testing.T) []byte {
 	}
 	for _, k := range keys {
 		typ := k.typ
-		if flagTypes[k.path] == "duration" {
+		ex := examples[k.path]
+		if _, err := time.ParseDuration(ex.value); flagTypes[k.path] == "duration" || (typ == "string" && err == nil) {
 			typ = "duration"
 		}
 		var defs []string
@@ -468,6 +474,8 @@ func generateConfigRef(t *testing.T) []byte {
 			d := refEntryDefaults[k.path]
 			if get, ok := refDefaults[k.path]; ok {
 				d = get(resolved[p])
+			} else if !k.section && !strings.Contains(k.path, "[]") {
+				d = probeDefault(t, bases[p], resolved[p], k.path, ex.value)
 			}
 			defs = append(defs, code(d))
 		}
@@ -475,7 +483,7 @@ func generateConfigRef(t *testing.T) []byte {
 			defs = []string{defs[0], "same", "same"}
 		}
 		meaning := usage[k.path]
-		for _, m := range []string{k.doc, refMeanings[k.path]} {
+		for _, m := range []string{k.doc, refMeanings[k.path], ex.comment} {
 			if meaning == "" {
 				meaning = m
 			}
@@ -536,3 +544,89 @@ Other endpoints of a running node: the gateway on ` + "`http_addr`" + ` (Binance
 ` + "`/status`" + ` and ` + "`/api/v2/*.json`" + `), the admin API on ` + "`admin_addr`" + `
 (` + "`/admin/v1`" + `, bearer ` + "`admin_token`" + `). See README.md.
 `
+
+// probeDefault finds the default of a key refDefaults does not know: the first of the
+// example's value and a few zero values that, written in the file, resolves exactly like
+// leaving the key out ("" when none does).
+func probeDefault(t *testing.T, base map[string]any, want settings, key, example string) string {
+	t.Helper()
+	for _, v := range []string{example, "0s", "0", "false", "[]"} {
+		if v == "" {
+			continue
+		}
+		if got, err := tryResolveMap(t, withKey(t, base, key, v)); err == nil && reflect.DeepEqual(got, want) {
+			return v
+		}
+	}
+	return ""
+}
+
+// exampleKey is a key of the annotated example in fileConfig's doc comment.
+type exampleKey struct{ value, comment string }
+
+// exampleKeys reads the YAML example in fileConfig's doc comment: each key's value and the
+// comment after it (continued on comment-only lines below it).
+func exampleKeys(t *testing.T) map[string]exampleKey {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "config.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc string
+	for _, d := range f.Decls {
+		if g, ok := d.(*ast.GenDecl); ok && g.Doc != nil && len(g.Specs) == 1 {
+			if ts, ok := g.Specs[0].(*ast.TypeSpec); ok && ts.Name.Name == "fileConfig" {
+				doc = g.Doc.Text()
+			}
+		}
+	}
+	out := map[string]exampleKey{}
+	type level struct {
+		indent int
+		path   string
+	}
+	var stack []level
+	last := ""
+	for _, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(line, "\t") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "\t")
+		body := strings.TrimLeft(line, " ")
+		indent := len(line) - len(body)
+		if strings.HasPrefix(body, "#") {
+			if last != "" {
+				e := out[last]
+				e.comment = strings.TrimSpace(e.comment + " " + strings.TrimSpace(strings.TrimPrefix(body, "#")))
+				out[last] = e
+			}
+			continue
+		}
+		item := false
+		if rest, ok := strings.CutPrefix(body, "- "); ok {
+			body, item, indent = rest, true, indent+2
+		}
+		key, rest, ok := strings.Cut(body, ":")
+		if !ok || strings.ContainsAny(key, " <") {
+			last = ""
+			continue
+		}
+		for len(stack) > 0 && stack[len(stack)-1].indent >= indent {
+			stack = stack[:len(stack)-1]
+		}
+		if item && len(stack) > 0 {
+			// The entry's keys, this one and those below it at its indent, are "parent[].key".
+			stack = append(stack, level{indent - 1, stack[len(stack)-1].path + "[]"})
+		}
+		prefix := ""
+		if len(stack) > 0 {
+			prefix = stack[len(stack)-1].path + "."
+		}
+		path := prefix + key
+		value, comment, _ := strings.Cut(rest, "#")
+		out[path] = exampleKey{value: strings.TrimSpace(value), comment: strings.TrimSpace(comment)}
+		stack = append(stack, level{indent, path})
+		last = path
+	}
+	return out
+}
