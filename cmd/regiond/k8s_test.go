@@ -390,6 +390,7 @@ func TestDeployK8sManifests(t *testing.T) {
 
 	nodes := map[string]resolvedNode{}
 	headless := map[string]string{} // region -> its headless Service
+	setName := map[string]string{}  // region -> its StatefulSet
 	var image string
 	var podLabels []map[string]string
 	for _, o := range byKind["StatefulSet"] {
@@ -502,7 +503,7 @@ func TestDeployK8sManifests(t *testing.T) {
 		f := writeFile(t, "regiond.yaml", cm.Data[path.Base(cfgPath)])
 		n := resolveNode(t, where+" with "+cm.String(), append([]string{"--config", f}, args...), env)
 		nodes[r] = n
-		if want := ss.ServiceName + "-0"; n.s.node.NodeID != want {
+		if want := o.Metadata.Name + "-0"; n.s.node.NodeID != want {
 			t.Errorf("%s: node_id %q, want the pod's name %q", where, n.s.node.NodeID, want)
 		}
 		if got, want := n.s.node.GossipAdvertise, "10.1.2.3:"+strconv.Itoa(n.gossipPort); got != want {
@@ -579,7 +580,7 @@ func TestDeployK8sManifests(t *testing.T) {
 		case !matches(hs.Selector, labels):
 			t.Errorf("%s: its Service %s does not select its pods", where, ss.ServiceName)
 		}
-		headless[r] = ss.ServiceName
+		headless[r], setName[r] = ss.ServiceName, o.Metadata.Name
 	}
 	for name := range services {
 		if _, ok := servedBy[name]; !ok {
