@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region/client"
@@ -27,6 +28,15 @@ type Config struct {
 	Logger *slog.Logger
 	// TLS, when set, makes the server speak HTTPS and WSS with it (URL then starts "https").
 	TLS *tls.Config
+	// Ready, when set, tells /readyz whether the node behind the gateway can serve (ready, with
+	// quorum); nil means always.
+	Ready func() bool
+	// WSDrainWindow spreads the serverShutdown of WebSocket clients during Drain (default 0:
+	// all at once).
+	WSDrainWindow time.Duration
+	// Registerer receives the gateway's metrics (normally the node's registry, served at
+	// /metrics); nil keeps them in a private registry.
+	Registerer prometheus.Registerer
 	// BootstrapKeys are created in KV ACCOUNTS by Start when absent (demo and local setups; an
 	// existing key of the same name is left as it is).
 	BootstrapKeys []BootstrapKey

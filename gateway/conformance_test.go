@@ -13,6 +13,8 @@ import (
 	"github.com/adshao/go-binance/v2/common"
 
 	"github.com/geomesh/geomesh/gateway"
+	"github.com/geomesh/geomesh/proto"
+	"github.com/geomesh/geomesh/region/client"
 )
 
 func apiCode(err error) int64 {
@@ -177,6 +179,48 @@ func TestGoBinanceREST(t *testing.T) {
 		t.Fatalf("open orders after cancel all: %v %+v", err, open)
 	}
 
+	// ACK answers right after the append: the order id is the command's CMD_<S> sequence, and
+	// the order is readable in the same region at once (the query waits for the replica).
+	ack, err := maker.NewCreateOrderService().Symbol(sym).Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+		TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.1").Price("39000.00").NewClientOrderID("ack-1").
+		NewOrderRespType(binance.NewOrderRespTypeACK).Do(ctx)
+	if err != nil || ack.OrderID == 0 || ack.ClientOrderID != "ack-1" || ack.TransactTime == 0 || ack.Status != "" {
+		t.Fatalf("ACK order: %v %+v", err, ack)
+	}
+	if o, err := maker.NewGetOrderService().Symbol(sym).OrigClientOrderID("ack-1").Do(ctx); err != nil ||
+		o.OrderID != ack.OrderID || o.Status != binance.OrderStatusTypeNew {
+		t.Fatalf("order right after its ACK: %v %+v", err, o)
+	}
+	if seq := cmdSeqOf(t, e, "ack-1", 1); seq != uint64(ack.OrderID) {
+		t.Fatalf("ACK order id %d, its command is CMD sequence %d", ack.OrderID, seq)
+	}
+	// A retried ACK request is the same order.
+	ack2, err := maker.NewCreateOrderService().Symbol(sym).Side(binance.SideTypeBuy).Type(binance.OrderTypeLimit).
+		TimeInForce(binance.TimeInForceTypeGTC).Quantity("0.1").Price("39000.00").NewClientOrderID("ack-1").
+		NewOrderRespType(binance.NewOrderRespTypeACK).Do(ctx)
+	if err != nil || ack2.OrderID != ack.OrderID {
+		t.Fatalf("retried ACK order: %v %+v, want order %d", err, ack2, ack.OrderID)
+	}
+	// LIMIT_MAKER that would take: rejected synchronously by default (Binance's default ACK
+	// for it waits for the matcher); with an explicit ACK it is acknowledged, then not found.
+	lm := func() *binance.CreateOrderService {
+		return maker.NewCreateOrderService().Symbol(sym).Side(binance.SideTypeSell).Type(binance.OrderTypeLimitMaker).
+			Quantity("0.1").Price("38000.00")
+	}
+	if _, err := lm().NewClientOrderID("lm-1").Do(ctx); apiCode(err) != -2010 {
+		t.Fatalf("crossing LIMIT_MAKER: %v, want -2010", err)
+	}
+	lmAck, err := lm().NewClientOrderID("lm-2").NewOrderRespType(binance.NewOrderRespTypeACK).Do(ctx)
+	if err != nil || lmAck.OrderID == 0 {
+		t.Fatalf("crossing LIMIT_MAKER with ACK: %v %+v", err, lmAck)
+	}
+	if _, err := maker.NewGetOrderService().Symbol(sym).OrderID(lmAck.OrderID).Do(ctx); apiCode(err) != -2013 {
+		t.Fatalf("rejected ACKed order: %v, want -2013", err)
+	}
+	if _, err := maker.NewCancelOrderService().Symbol(sym).OrigClientOrderID("ack-1").Do(ctx); err != nil {
+		t.Fatalf("cancel ACKed order: %v", err)
+	}
+
 	// User data stream keys.
 	lk, err := maker.NewStartUserStreamService().Do(ctx)
 	if err != nil || len(lk) != 64 {
@@ -237,4 +281,35 @@ func TestGoBinanceREST(t *testing.T) {
 	if _, err := maker.NewAveragePriceService().Symbol(sym).Do(context.Background()); apiCode(err) != -1000 {
 		t.Fatalf("unserved endpoint: %v", err)
 	}
+}
+
+// cmdSeqOf returns the CMD_<sym> sequence of the new order of account with client order id cid,
+// read from the log itself (the request id is the dedupe id the gateway derives).
+func cmdSeqOf(t *testing.T, e *env, cid string, account uint64) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := e.m.Node("us-east").JetStream().Stream(ctx, client.CmdStream(sym))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0; seq-- {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := proto.DecodeCommand(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if no := c.GetNewOrder(); no != nil && no.ClientOrderId == cid && no.Account == account {
+			return seq
+		}
+	}
+	t.Fatalf("no new order %q of account %d in %s", cid, account, client.CmdStream(sym))
+	return 0
 }

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/geomesh/geomesh/region/client"
 )
@@ -29,6 +31,9 @@ type Gateway struct {
 	reg     *registry
 	limits  *limiter
 	streams *hub
+	metrics *gatewayMetrics
+
+	draining atomic.Bool // Drain was called: /readyz answers 503
 	status  *statusView // KV STATUS, served by status.go
 
 	mu       sync.Mutex
@@ -59,6 +64,11 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, js: js, sub: cfg.Submitter, keys: newKeyring(),
 		limits: newLimiter(cfg.WeightLimit, cfg.OrderLimit10s)}
 	g.streams = newHub(g)
+	reg := cfg.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	g.metrics = newGatewayMetrics(g, reg)
 	g.status = newStatusView(g)
 	g.reg = &registry{js: js, log: log, maxTrades: cfg.RecentTrades, maxClosed: cfg.EndedOrders, symbols: map[string]*symbol{},
 		ready: make(chan struct{}), onBatch: g.streams.onBatch}
@@ -225,5 +235,8 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		Msg  string `json:"msg"`
 		Data any    `json:"data,omitempty"`
 	}{e.code, e.msg, e.data}
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.code = int(e.code)
+	}
 	writeJSON(w, e.status, body)
 }

@@ -38,7 +38,7 @@ type handlerFunc func(q *req) (any, *apiError)
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	h := func(pattern string, weight int, sec security, f handlerFunc) {
-		mux.Handle(pattern, g.endpoint(weight, sec, f))
+		mux.Handle(pattern, g.metrics.instrument(g.endpoint(weight, sec, f)))
 	}
 	h("GET /api/v3/ping", 1, secNone, func(*req) (any, *apiError) { return struct{}{}, nil })
 	h("GET /api/v3/time", 1, secNone, func(q *req) (any, *apiError) {
@@ -52,6 +52,8 @@ func (g *Gateway) Handler() http.Handler {
 	h("GET /api/v3/ticker/bookTicker", 2, secNone, g.bookTicker)
 	h("GET /api/v3/ticker/24hr", 2, secNone, g.ticker24h)
 	h("GET /sapi/v1/system/status", 1, secNone, g.systemStatus)
+	mux.HandleFunc("GET /healthz", g.healthz)
+	mux.HandleFunc("GET /readyz", g.readyz)
 	g.statusRoutes(mux) // Statuspage v2, /status, /api/v2/stream (status.go)
 
 	h("POST /api/v3/order", 1, secTrade, func(q *req) (any, *apiError) { return g.newOrder(q, false) })
@@ -109,6 +111,11 @@ func (g *Gateway) endpoint(weight int, sec security, f handlerFunc) http.Handler
 			return
 		}
 		if aerr := g.authenticate(q, sec); aerr != nil {
+			reason := authReason(aerr)
+			if aerr == errKeyRejected && q.key != nil {
+				reason = "permission" // a known key without the permission
+			}
+			g.metrics.authFails.WithLabelValues(reason).Inc()
 			writeError(w, aerr)
 			return
 		}
@@ -149,6 +156,7 @@ func (g *Gateway) chargeWeight(w http.ResponseWriter, r *http.Request, weight in
 		return true
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	g.metrics.rateLimited.WithLabelValues("REQUEST_WEIGHT", strconv.Itoa(status)).Inc()
 	e := *errTooManyWeight
 	e.msg = "Too much request weight used; current limit is " + strconv.Itoa(g.cfg.WeightLimit) +
 		" request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/geomesh/geomesh/matcher"
@@ -78,12 +79,83 @@ type book struct {
 	closed       []uint64                        // ended orders, oldest first, kept up to maxClosed
 	maxClosed    int
 	changed      chan struct{} // closed and replaced after every batch
+
+	// Orders this gateway acknowledged (ACK) before the replica applied them, by client id
+	// and by id (= the command's sequence), so that a query right after the ACK waits for the
+	// replica instead of answering "does not exist". Pruned once applied.
+	ackedByClient map[clientKey]uint64
+	ackedByID     map[uint64]clientKey
+	ackedLast     map[uint64]uint64 // account -> its newest such order's sequence
+
+	depthGaps atomic.Uint64 // depth update ids that skipped ahead (metrics; should stay 0)
 }
+
+// maxAcked bounds the acknowledged-but-not-yet-applied orders remembered per symbol.
+const maxAcked = 1 << 14
 
 func newBook(symbol string, spec matcher.Spec, maxTrades, maxClosed int) *book {
 	return &book{symbol: symbol, spec: spec, bids: map[int64]int64{}, asks: map[int64]int64{},
 		maxTrades: maxTrades, maxClosed: maxClosed, orders: map[uint64]*orderRec{}, byClient: map[clientKey]uint64{},
-		open: map[uint64]map[uint64]*orderRec{}, changed: make(chan struct{})}
+		open: map[uint64]map[uint64]*orderRec{}, changed: make(chan struct{}),
+		ackedByClient: map[clientKey]uint64{}, ackedByID: map[uint64]clientKey{}, ackedLast: map[uint64]uint64{}}
+}
+
+// expect remembers that this gateway acknowledged the order of account with client id cid at
+// sequence seq (its order id) before the replica applied it.
+func (b *book) expect(account uint64, cid string, seq uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if seq <= b.seq {
+		return
+	}
+	if len(b.ackedByID) >= maxAcked {
+		for id, k := range b.ackedByID {
+			if id <= b.seq || len(b.ackedByID) >= maxAcked {
+				delete(b.ackedByID, id)
+				delete(b.ackedByClient, k)
+			}
+		}
+		for a, last := range b.ackedLast {
+			if last <= b.seq {
+				delete(b.ackedLast, a)
+			}
+		}
+	}
+	b.ackedLast[account] = max(b.ackedLast[account], seq)
+	k := clientKey{account, cid}
+	b.ackedByClient[k] = seq
+	b.ackedByID[seq] = k
+}
+
+// expectedFor returns the sequence of the newest order of account that this gateway answered
+// for before the replica applied it (0 when there is none), so a listing waits for it.
+func (b *book) expectedFor(account uint64) uint64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if last := b.ackedLast[account]; last > b.seq {
+		return last
+	}
+	return 0
+}
+
+// expected returns the sequence to wait for before answering that the order (by id, or by
+// client id when id is 0) of account does not exist: non-zero only for an order this gateway
+// acknowledged that the replica has not applied yet.
+func (b *book) expected(account, id uint64, cid string) uint64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var seq uint64
+	if id != 0 {
+		if k, ok := b.ackedByID[id]; ok && k.account == account {
+			seq = id
+		}
+	} else {
+		seq = b.ackedByClient[clientKey{account, cid}]
+	}
+	if seq <= b.seq {
+		return 0
+	}
+	return seq
 }
 
 // applyBatch folds one EVT_<S> batch into the replica. Batches must come in sequence order;
@@ -121,6 +193,9 @@ func (b *book) applyBatch(batch *proto.EventBatch) {
 				delete(side, d.Price)
 			} else {
 				side[d.Price] = d.Qty
+			}
+			if b.lastUpdateID != 0 && d.UpdateId > b.lastUpdateID+1 {
+				b.depthGaps.Add(1)
 			}
 			b.lastUpdateID = max(b.lastUpdateID, d.UpdateId)
 		case e.GetPhaseChanged() != nil:

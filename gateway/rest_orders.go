@@ -182,15 +182,34 @@ func (g *Gateway) submit(q *req, s *symbol, cmd *proto.Command) (*proto.CommandR
 	cmd.Symbol, cmd.IngressRegion = s.name, g.cfg.Region
 	ctx, cancel := context.WithTimeout(q.r.Context(), g.cfg.RequestTimeout)
 	defer cancel()
+	start := time.Now()
 	res, err := g.sub.Submit(ctx, cmd, client.WaitResult)
 	if err != nil {
 		return nil, g.submitError(err)
 	}
+	g.metrics.observeRoundtrip(g.cfg.Region, s, time.Since(start))
 	if res.Answer == nil {
 		return nil, errTimeout
 	}
-	g.awaitReplica(ctx, s, res.Answer.CmdSeq)
+	// The matcher answers before its events are in EVT_<S>, so the replica may not show this
+	// command yet; the answer itself describes the orders it placed, and the orders it
+	// touched were placed by earlier commands, whose events are durable by now: wait only
+	// for those, and let reads of the new orders wait for them (book.expect).
+	g.awaitReplica(ctx, s, res.Answer.CmdSeq-1)
+	for _, e := range res.Answer.Events {
+		if a := e.GetAccepted(); a != nil && a.Type != proto.OrderType_ORDER_TYPE_UNSPECIFIED && a.OrderId != 0 {
+			s.book.expect(a.Account, a.ClientOrderId, a.OrderId)
+		}
+	}
 	return res.Answer, nil
+}
+
+// awaitExpected waits (at most Config.ReadYourWrites) until the replica of s shows the orders
+// of account this gateway answered for, so a listing right after an order includes it.
+func (g *Gateway) awaitExpected(q *req, s *symbol, account uint64) {
+	if seq := s.book.expectedFor(account); seq != 0 {
+		g.awaitReplica(q.r.Context(), s, seq)
+	}
 }
 
 func (g *Gateway) submitError(err error) *apiError {
@@ -257,16 +276,29 @@ func (g *Gateway) newOrder(q *req, test bool) (any, *apiError) {
 	}
 	no, resp, aerr := g.newOrderParams(q, s)
 	if aerr != nil {
+		if !test {
+			g.metrics.observeOrder(no, aerr)
+		}
 		return nil, aerr
 	}
 	if test {
 		return struct{}{}, nil
 	}
+	v, aerr := g.placeOrder(q, s, no, resp)
+	g.metrics.observeOrder(no, aerr)
+	return v, aerr
+}
+
+// placeOrder submits a checked new order and builds the answer of type resp.
+func (g *Gateway) placeOrder(q *req, s *symbol, no *proto.NewOrder, resp string) (any, *apiError) {
 	if aerr := g.countOrder(q); aerr != nil {
 		return nil, aerr
 	}
-	ans, aerr := g.submit(q, s, &proto.Command{RequestId: orderRequestID(no.Account, no.ClientOrderId),
-		Body: &proto.Command_NewOrder{NewOrder: no}})
+	cmd := &proto.Command{RequestId: orderRequestID(no.Account, no.ClientOrderId), Body: &proto.Command_NewOrder{NewOrder: no}}
+	if resp == "ACK" && q.p.get("newOrderRespType") == "ACK" {
+		return g.ackOrder(q, s, cmd)
+	}
+	ans, aerr := g.submit(q, s, cmd)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -278,6 +310,28 @@ func (g *Gateway) newOrder(q *req, test bool) (any, *apiError) {
 		return nil, errUnknown
 	}
 	return s.orderAnswer(o, resp, ans.Events, ans.CmdTimeUnixNano/1e6), nil
+}
+
+// ackOrder answers an explicit newOrderRespType=ACK as soon as the command is durably in CMD_<S>:
+// the order's id is the command's log sequence (the matcher gives every order the sequence of
+// the command that placed it), so the append's ack is all the answer needs. The matcher may
+// still reject the order (a LIMIT_MAKER that would take, MAX_NUM_ORDERS): the order is then
+// not found by a query, as after any rejection. A LIMIT_MAKER without an explicit ACK keeps
+// Binance's synchronous rejection by waiting for the matcher (see newOrder).
+func (g *Gateway) ackOrder(q *req, s *symbol, cmd *proto.Command) (any, *apiError) {
+	cmd.Symbol, cmd.IngressRegion = s.name, g.cfg.Region
+	ctx, cancel := context.WithTimeout(q.r.Context(), g.cfg.RequestTimeout)
+	defer cancel()
+	start := time.Now()
+	res, err := g.sub.Submit(ctx, cmd, client.WaitAck)
+	if err != nil {
+		return nil, g.submitError(err)
+	}
+	g.metrics.observeRoundtrip(g.cfg.Region, s, time.Since(start))
+	no := cmd.GetNewOrder()
+	s.book.expect(no.Account, no.ClientOrderId, res.Seq)
+	return ackJSON{Symbol: s.name, OrderID: res.Seq, OrderListID: -1, ClientOrderID: no.ClientOrderId,
+		TransactTime: time.Now().UnixMilli()}, nil
 }
 
 // newOrderOf finds the order an answer's Accepted event placed with client id cid.
@@ -296,6 +350,7 @@ func (g *Gateway) countOrder(q *req) *apiError {
 	q.w.Header().Set("X-MBX-ORDER-COUNT-10S", strconv.Itoa(n))
 	q.w.Header().Set("X-MBX-ORDER-COUNT-1D", strconv.Itoa(day))
 	if !ok {
+		g.metrics.rateLimited.WithLabelValues("ORDERS", "429").Inc()
 		return newAPIError(http.StatusTooManyRequests, -1015, "Too many new orders; current limit is %d orders per 10 SECOND.", g.cfg.OrderLimit10s)
 	}
 	return nil
@@ -359,6 +414,16 @@ func (g *Gateway) getOrder(q *req) (any, *apiError) {
 	}
 	o := s.book.lookup(q.key.Account, id, cid)
 	if o == nil {
+		// An order acknowledged (ACK) a moment ago may not be in the replica yet: its id is
+		// its command's sequence, so wait (briefly) until the replica applied that far.
+		if seq := s.book.expected(q.key.Account, id, cid); seq != 0 {
+			ctx, cancel := context.WithTimeout(q.r.Context(), g.cfg.RequestTimeout)
+			g.awaitReplica(ctx, s, seq)
+			cancel()
+			o = s.book.lookup(q.key.Account, id, cid)
+		}
+	}
+	if o == nil {
 		return nil, errNoSuchOrder
 	}
 	return s.queryOf(o), nil
@@ -375,6 +440,7 @@ func (g *Gateway) openOrders(q *req) (any, *apiError) {
 	}
 	out := []queryJSON{}
 	for _, s := range syms {
+		g.awaitExpected(q, s, q.key.Account)
 		for _, o := range s.book.openOrders(q.key.Account) {
 			out = append(out, s.queryOf(&o))
 		}

@@ -401,6 +401,46 @@ func TestStatusFailoverIncident(t *testing.T) {
 	stopPolling()
 	pollers.Wait()
 
+	// A maintenance of the whole mesh is the only thing /sapi/v1/system/status reports.
+	post := func(path, body string) status.Incident {
+		t.Helper()
+		req, _ := http.NewRequest("POST", admin.URL+"/admin/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var in status.Incident
+		if err := json.NewDecoder(res.Body).Decode(&in); err != nil || res.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %s %v", path, res.Status, err)
+		}
+		return in
+	}
+	systemStatus := func(want int) func() error {
+		return func() error {
+			if err := getJSON(e.gw["ap-south"].URL()+"/sapi/v1/system/status", &sys); err != nil {
+				return err
+			}
+			if sys.Status != want {
+				return fmt.Errorf("system status %+v", sys)
+			}
+			return nil
+		}
+	}
+	mnt := post("/maintenances", `{"name":"Datacenter move","components":["us-east","eu-west","ap-south"]}`)
+	await(t, "system_maintenance", systemStatus(1))
+	if sys.Msg != "system_maintenance" {
+		t.Errorf("system status %+v", sys)
+	}
+	var active status.MaintenancesDoc
+	if err := getJSON(e.gw["eu-west"].URL()+"/api/v2/scheduled-maintenances/active.json", &active); err != nil ||
+		len(active.ScheduledMaintenances) != 1 || active.ScheduledMaintenances[0].ID != mnt.ID {
+		t.Errorf("active maintenances %+v %v", active, err)
+	}
+	post("/maintenances/"+mnt.ID+"/complete", "")
+	await(t, "normal again", systemStatus(0))
+
 	// Figures: from each update's creation to its first sight on a live gateway's API and to
 	// its webhook.
 	seen.mu.Lock()

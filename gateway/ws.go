@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -40,6 +41,7 @@ type wsConn struct {
 	c        *websocket.Conn
 	combined bool
 	api      bool   // a /ws-api/v3 connection: frames are API requests
+	kind     string // metrics label: market, user (opened on a listen key) or api
 	ip       string // client address, charged the request weight of WS API requests
 	send     chan []byte
 	done     chan struct{}
@@ -97,11 +99,20 @@ func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	h.conns[wc] = struct{}{}
 	h.mu.Unlock()
+	wc.kind = "market"
+	if api {
+		wc.kind = "api"
+	}
 	for _, n := range names {
 		if n != "" {
 			_ = wc.subscribe(n) // CCXT's /ws/0: an unknown name leaves an empty connection
 		}
 	}
+	wc.mu.Lock()
+	if len(wc.users) > 0 {
+		wc.kind = "user"
+	}
+	wc.mu.Unlock()
 	c, err := h.up.Upgrade(w, r, nil)
 	if err != nil {
 		wc.stop() // Upgrade answered the client
@@ -116,6 +127,9 @@ func (h *hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	h.wg.Add(2)
 	h.mu.Unlock()
+	conns := h.g.metrics.wsConns.WithLabelValues(wc.kind, h.g.cfg.Region)
+	conns.Inc()
+	go func() { <-wc.done; conns.Dec() }()
 	go func() {
 		defer h.wg.Done()
 		wc.writeLoop()
@@ -167,7 +181,8 @@ func (wc *wsConn) enqueue(b []byte) {
 	case wc.send <- b:
 	case <-wc.done:
 	default:
-		wc.h.g.log.Info("ws_slow_consumer")
+		wc.h.g.log.Info("ws_slow_consumer", "kind", wc.kind)
+		wc.h.g.metrics.wsSlow.WithLabelValues(wc.kind).Inc()
 		wc.stop()
 	}
 }
@@ -190,6 +205,7 @@ func (wc *wsConn) writeLoop() {
 	ping := time.NewTicker(cfg.WSPingInterval)
 	defer ping.Stop()
 	defer wc.stop()
+	sent := wc.h.g.metrics.wsSent.WithLabelValues(wc.kind)
 	for {
 		select {
 		case <-wc.done:
@@ -199,6 +215,7 @@ func (wc *wsConn) writeLoop() {
 			if err := wc.c.WriteMessage(websocket.TextMessage, b); err != nil {
 				return
 			}
+			sent.Inc()
 		case <-wc.closing:
 			for {
 				select {
@@ -487,6 +504,14 @@ func (h *hub) closeAll() {
 	h.mu.Unlock()
 	now := time.Now().UnixMilli()
 	for _, c := range conns {
+		h.shutdownConn(c, now)
+	}
+}
+
+// shutdownConn queues serverShutdown (unless Config.NoShutdownEvent) and makes the writer
+// flush and close with 1001 (going away). Once per connection.
+func (h *hub) shutdownConn(c *wsConn, now int64) {
+	c.drainOne.Do(func() {
 		ev, _ := json.Marshal(map[string]any{"e": "serverShutdown", "E": now})
 		switch {
 		case c.combined:
@@ -496,7 +521,53 @@ func (h *hub) closeAll() {
 		}
 		if !h.g.cfg.NoShutdownEvent {
 			c.enqueue(ev)
+			h.g.metrics.wsShutdown.Inc()
 		}
-		c.drainOne.Do(func() { close(c.closing) })
+		close(c.closing)
+	})
+}
+
+// counts returns the listen-key streams and market stream subscriptions open on the hub.
+func (h *hub) counts() (users, subs int) {
+	h.mu.RLock()
+	conns := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		users += len(c.users)
+		subs += len(c.subs)
+		c.mu.Unlock()
+	}
+	return users, subs
+}
+
+// drain sends serverShutdown to every connection and closes it (1001), spread evenly over
+// window, and refuses new connections. closeAll does the rest at Close.
+func (h *hub) drain(ctx context.Context, window time.Duration) {
+	h.mu.Lock()
+	h.closed = true
+	conns := make([]*wsConn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var step time.Duration
+	if len(conns) > 1 {
+		step = window / time.Duration(len(conns)-1)
+	}
+	for i, c := range conns {
+		if i > 0 && step > 0 {
+			t := time.NewTimer(step)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		h.shutdownConn(c, time.Now().UnixMilli())
 	}
 }

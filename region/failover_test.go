@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/geomesh/geomesh/matcher"
 	"github.com/geomesh/geomesh/mesh"
@@ -499,6 +503,73 @@ func TestFailoverPolicies(t *testing.T) {
 	if got := m.Owner("SOLUSDT"); got.Phase != proto.Phase_PHASE_HALT || got.Epoch != rec.Epoch {
 		t.Errorf("halted symbol changed by itself: %v", got)
 	}
+
+	// The metrics moved: the surviving controller counted two failovers, and every survivor
+	// shows the new homes and phases and the dead region down.
+	failovers, moves := 0.0, 0.0
+	for _, r := range []string{"eu-west", "ap-south"} {
+		reg := m.Node(r).Registry()
+		failovers += metricValue(t, reg, "geomesh_failovers_total")
+		moves += metricValue(t, reg, "geomesh_symbol_moves_total", "reason", "failover", "result", "success")
+		m.Await("metrics of "+r, func() error {
+			for _, c := range []struct {
+				name   string
+				labels []string
+				want   float64
+			}{
+				{"geomesh_symbol_home_info", []string{"symbol", "ETHUSDT", "region", "eu-west"}, 1},
+				{"geomesh_symbol_home_info", []string{"symbol", "SOLUSDT", "region", "ap-south"}, 1},
+				{"geomesh_symbol_status", []string{"symbol", "SOLUSDT", "status", "HALT"}, 1},
+				{"geomesh_symbol_status", []string{"symbol", "ETHUSDT", "status", "TRADING"}, 1},
+				{"geomesh_symbols_not_trading", nil, 1},
+				{"geomesh_region_up", []string{"region", "us-east"}, 0},
+				{"geomesh_region_up", []string{"region", r}, 1},
+			} {
+				if got := metricValue(t, reg, c.name, c.labels...); got != c.want {
+					return fmt.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+				}
+			}
+			return nil
+		})
+	}
+	if failovers != 2 || moves != 2 {
+		t.Errorf("geomesh_failovers_total %v, geomesh_symbol_moves_total{reason=failover} %v on the survivors, want 2 and 2", failovers, moves)
+	}
+	if got := metricValue(t, m.Node("eu-west").Registry(), "geomesh_symbol_move_duration_seconds", "reason", "failover"); got != 1 {
+		t.Errorf("eu-west observed %v failover takeovers (histogram count), want 1 (ETHUSDT)", got)
+	}
+}
+
+// metricValue is the value of the series of name with exactly the given label pairs (a
+// histogram's sample count), summed over series when labels are omitted; -1 when absent.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, found := 0.0, false
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
+					return l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}) {
+					continue series
+				}
+			}
+			found = true
+			total += m.GetGauge().GetValue() + m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	if !found {
+		return -1
+	}
+	return total
 }
 
 func specOf(t *testing.T, s region.SymbolConfig) matcher.Spec {

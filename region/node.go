@@ -38,6 +38,7 @@ type Node struct {
 	streams *streamSet
 
 	owners    *Ownership
+	metrics   *nodeMetrics
 	cache     *ownerCache
 	host      *host
 	ctrl      *controller
@@ -66,8 +67,10 @@ func New(cfg Config) (*Node, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	log = log.With(slog.String("node", cfg.NodeID), slog.String("region", cfg.Region))
-	return &Node{cfg: cfg, log: log, readyCh: make(chan struct{}), cache: newOwnerCache(),
-		memberCh: make(chan struct{}, 1)}, nil
+	n := &Node{cfg: cfg, log: log, readyCh: make(chan struct{}), cache: newOwnerCache(),
+		memberCh: make(chan struct{}, 1)}
+	n.metrics = newNodeMetrics(n)
+	return n, nil
 }
 
 // Start brings up the embedded nats-server, joins the gossip mesh (one reachable seed is enough)
@@ -278,7 +281,7 @@ func (n *Node) startServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	owners.log = n.log
+	owners.log, owners.metrics = n.log, n.metrics
 	sub, err := client.NewSubmitter(n.nc, client.SubmitterConfig{AppendTimeout: n.cfg.SubmitTimeout, Quorum: n.HasQuorum})
 	if err != nil {
 		return err

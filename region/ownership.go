@@ -23,7 +23,8 @@ import (
 // failover policy). Records change only by compare-and-swap on the KV revision; every change
 // increments the epoch and appends an AuditEntry to AUDIT (subject audit.<symbol>).
 type Ownership struct {
-	log *slog.Logger
+	metrics *nodeMetrics // nil: not counted
+	log     *slog.Logger
 	js  jetstream.JetStream
 	kv  jetstream.KeyValue
 	now func() time.Time
@@ -139,6 +140,7 @@ func (o *Ownership) Update(ctx context.Context, symbol string, ch Change) (*prot
 		}
 		_, err = o.kv.Update(ctx, symbol, b, rev)
 		if err == nil {
+			o.metrics.observeChange(cur, next, ch)
 			o.audit(ctx, &proto.AuditEntry{
 				Action: ch.Action, Symbol: symbol, Actor: ch.Actor, Reason: ch.Reason, PlanId: ch.PlanID,
 				OldHome: cur.HomeRegion, NewHome: next.HomeRegion, OldEpoch: cur.Epoch, NewEpoch: next.Epoch,
@@ -149,9 +151,15 @@ func (o *Ownership) Update(ctx context.Context, symbol string, ch Change) (*prot
 		// A stale revision (10071) or a write racing ours (10164, sometimes spurious right after
 		// our own write: engine-facts gotcha 2): re-read and try again.
 		if !errors.Is(err, jetstream.ErrKeyExists) && !isCASConflict(err) {
+			if cur.HomeRegion != next.HomeRegion {
+				o.metrics.observeFailedMove(ch)
+			}
 			return nil, fmt.Errorf("update %s: %w", symbol, err)
 		}
 		if attempt >= 20 {
+			if cur.HomeRegion != next.HomeRegion {
+				o.metrics.observeFailedMove(ch)
+			}
 			return nil, fmt.Errorf("update %s: %w", symbol, ErrConflict)
 		}
 		select {

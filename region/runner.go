@@ -38,6 +38,9 @@ type runner struct {
 	caughtUp  atomic.Bool
 	snapshots sync.WaitGroup
 	snapBusy  atomic.Bool
+	// for metrics (region/metrics.go): CMD_<S> messages not yet delivered, the last command
+	// whose events are in EVT_<S>, the last command covered by a snapshot.
+	cmdPending, evtWritten, snapAt atomic.Uint64
 
 	// owned by the runner goroutine
 	book       *matcher.Book
@@ -45,7 +48,6 @@ type runner struct {
 	lastSnapT  time.Time
 	evtDone    uint64            // last command whose events are in EVT_<S>
 	pending    *proto.EventBatch // events of the last applied command while their append runs
-	pendingTo  string            // and where its direct answer goes
 	phaseAsked map[uint64]bool   // epochs whose phase this runner already asked for
 }
 
@@ -182,16 +184,25 @@ func (r *runner) serve(ctx context.Context) error {
 		pc, evs := r.apply(msg.Data(), seq, meta.Timestamp.UnixNano())
 		r.applied.Store(seq)
 		r.phase.Store(uint32(r.book.Phase()))
+		r.cmdPending.Store(meta.NumPending)
 		if seq <= evtLast {
 			r.evtDone = seq
+			r.evtWritten.Store(seq)
 		} else {
 			batch := eventBatch(r.sym, seq, meta.Timestamp.UnixNano(), r.epoch(), pc.GetRequestId(), evs)
-			r.pending, r.pendingTo = batch, pc.GetReplyTo()
+			// The answer goes out before the events are durable: they are a pure function of
+			// CMD_<S> up to seq, which is durable, so whoever writes EVT_<S> seq (we, or the
+			// next owner replaying) writes exactly this. This saves the client an R3 round trip.
+			r.reply(batch, pc.GetReplyTo())
+			r.pending = batch
+			start := time.Now()
 			if err := r.appendEvents(ctx, batch); err != nil {
 				return err
 			}
+			r.n.metrics.evtAppend.Observe(time.Since(start).Seconds())
 			r.evtDone, r.pending = seq, nil
-			r.fanOut(batch, pc.GetReplyTo())
+			r.evtWritten.Store(seq)
+			r.fanOut(batch)
 			r.maybeSnapshot(ctx, seq, evtLast)
 		}
 		next++
@@ -253,6 +264,7 @@ func (r *runner) restore(ctx context.Context, spec matcher.Spec, wantSeq uint64)
 	}
 	r.book = b
 	r.lastSnapAt = env.LastCmdSeq
+	r.snapAt.Store(env.LastCmdSeq)
 	r.applied.Store(env.LastCmdSeq)
 	return env.LastCmdSeq, nil
 }
@@ -339,17 +351,22 @@ func isWrongLastSeq(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
-// fanOut publishes, after the durable EVT append, the direct answer to a waiting requester, user
-// data per account and market data. These subjects are not stored: a failover never shows a
-// client the same execution twice, because only the owner that appended publishes.
-func (r *runner) fanOut(batch *proto.EventBatch, replyTo string) {
-	nc := r.n.nc
-	if replyTo != "" {
-		res := client.ResultOf(batch)
-		if b, err := gproto.Marshal(res); err == nil {
-			_ = nc.Publish(replyTo, b)
-		}
+// reply sends the direct answer to the submitter waiting on replyTo (none: nobody waits).
+func (r *runner) reply(batch *proto.EventBatch, replyTo string) {
+	if replyTo == "" {
+		return
 	}
+	if b, err := gproto.Marshal(client.ResultOf(batch)); err == nil {
+		_ = r.n.nc.Publish(replyTo, b)
+	}
+}
+
+// fanOut publishes, after the durable EVT append, user data per account and market data. These
+// subjects are not stored: a failover never shows a client the same execution twice, because
+// only the owner that appended publishes. (The direct answer may come from an owner that is
+// then fenced: it is the same answer, and a submitter takes one.)
+func (r *runner) fanOut(batch *proto.EventBatch) {
+	nc := r.n.nc
 	publish := func(subject string, keep func(*proto.Event) bool) {
 		if b := filterEvents(batch, keep); b != nil {
 			if data, err := gproto.Marshal(b); err == nil {
@@ -376,6 +393,10 @@ func inSettleWindow(rec *proto.OwnershipRecord) bool {
 func (r *runner) onCaughtUp(ctx context.Context) {
 	r.caughtUp.Store(true)
 	rec := r.n.cache.get(r.sym)
+	if rec != nil && rec.Reason != ReasonPlacement && rec.UpdatedUnixNano > 0 {
+		r.n.metrics.moveDuration.WithLabelValues(reasonLabel(rec.Reason)).
+			Observe(time.Since(time.Unix(0, rec.UpdatedUnixNano)).Seconds())
+	}
 	if !inSettleWindow(rec) || rec.FailoverPolicy != proto.FailoverPolicy_FAILOVER_POLICY_CANCEL_OPEN_ORDERS {
 		return
 	}
@@ -457,7 +478,7 @@ func (r *runner) releaseSnapshot() {
 		cancel()
 		if err == nil {
 			r.evtDone = r.pending.CmdSeq
-			r.fanOut(r.pending, r.pendingTo)
+			r.fanOut(r.pending)
 		} else {
 			r.log.Debug("release_pending_append_failed", slog.Uint64("seq", r.pending.CmdSeq), slog.Any("err", err))
 		}
@@ -504,9 +525,15 @@ func (r *runner) maybeSnapshot(ctx context.Context, seq, evtLast uint64) {
 	go func() {
 		defer r.snapshots.Done()
 		defer r.snapBusy.Store(false)
-		if err := saveSnapshot(ctx, r.n.js, env); err != nil && ctx.Err() == nil {
-			r.log.Warn("snapshot_failed", slog.Uint64("seq", seq), slog.Any("err", err))
+		if err := saveSnapshot(ctx, r.n.js, env); err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn("snapshot_failed", slog.Uint64("seq", seq), slog.Any("err", err))
+				r.n.metrics.snapshots.WithLabelValues("failure").Inc()
+			}
+			return
 		}
+		r.snapAt.Store(seq)
+		r.n.metrics.snapshots.WithLabelValues("success").Inc()
 	}()
 }
 

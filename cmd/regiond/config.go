@@ -46,6 +46,11 @@ const (
 	localHTTPAddr       = "127.0.0.1:0"
 	localAdminAddr      = "127.0.0.1:0"
 	generatedTokenBytes = 16 // a generated admin token is 32 hex characters
+	// On SIGTERM the gateway answers /readyz 503 for drain_wait while still serving, then sends
+	// serverShutdown to its WebSocket clients spread over ws_drain_window (lan and wan; the
+	// local profile stops at once).
+	defaultDrainWait     = 5 * time.Second
+	defaultWSDrainWindow = 10 * time.Second
 )
 
 // fileConfig is the schema of a regiond config file. Unknown keys are refused. Every key is
@@ -79,6 +84,8 @@ const (
 //	  sync_interval: 0s             # 0 keeps nats-server's default
 //	  sync_always: false
 //	http_addr: 127.0.0.1:8080       # gateway (Binance REST + WebSocket); local profile: 127.0.0.1:0
+//	drain_wait: 5s                  # on SIGTERM: /readyz 503 this long before stopping (local: 0s)
+//	ws_drain_window: 10s            # then serverShutdown to WebSocket clients over this (local: 0s)
 //	admin_addr: 127.0.0.1:9090      # admin API for meshctl; local profile: 127.0.0.1:0
 //	admin_token: <token>            # prefer GEOMESH_ADMIN_TOKEN; required for lan and wan,
 //	                                # generated and logged when absent in the local profile
@@ -110,6 +117,8 @@ type fileConfig struct {
 	AdminAddr     string                `yaml:"admin_addr"`
 	AdminToken    string                `yaml:"admin_token"`
 	BootstrapKeys []bootstrapKeySection `yaml:"bootstrap_keys"`
+	DrainWait     string                `yaml:"drain_wait"`
+	WSDrainWindow string                `yaml:"ws_drain_window"`
 
 	SettleWindow     string           `yaml:"settle_window"`
 	LeaseTTL         string           `yaml:"lease_ttl"`
@@ -456,6 +465,19 @@ func (fc *fileConfig) resolveFront(profile mesh.Profile) (frontConfig, error) {
 	if f.httpAddr == f.adminAddr && !strings.HasSuffix(f.httpAddr, ":0") {
 		return f, fmt.Errorf("http_addr and admin_addr are both %s: want two addresses", f.httpAddr)
 	}
+	f.drainWait, f.wsDrainWindow = defaultDrainWait, defaultWSDrainWindow
+	if profile == mesh.ProfileLocal {
+		f.drainWait, f.wsDrainWindow = 0, 0
+	}
+	if err := setDuration(&f.drainWait, "drain_wait", fc.DrainWait); err != nil {
+		return f, err
+	}
+	if err := setDuration(&f.wsDrainWindow, "ws_drain_window", fc.WSDrainWindow); err != nil {
+		return f, err
+	}
+	if f.drainWait < 0 || f.wsDrainWindow < 0 {
+		return f, fmt.Errorf("drain_wait and ws_drain_window: want 0 or more")
+	}
 	if f.adminToken == "" {
 		if profile != mesh.ProfileLocal {
 			return f, fmt.Errorf("%w with profile %s: set $%s (or admin_token)", errNoAdminToken, profile, envAdminToken)
@@ -490,7 +512,7 @@ func resolveBootstrapKeys(in []bootstrapKeySection) ([]gateway.BootstrapKey, err
 		for _, p := range k.Permissions {
 			perm, ok := permissions[strings.ToLower(p)]
 			if !ok {
-				return nil, fmt.Errorf("%s: permission %q: want read or trade", where, p)
+				return nil, fmt.Errorf("%s: permission %q: want read, trade or admin", where, p)
 			}
 			if slices.Contains(bk.Permissions, perm) {
 				return nil, fmt.Errorf("%s: permission %q is listed twice", where, p)
@@ -506,6 +528,7 @@ func resolveBootstrapKeys(in []bootstrapKeySection) ([]gateway.BootstrapKey, err
 var permissions = map[string]proto.Permission{
 	"read":  proto.Permission_PERMISSION_READ,
 	"trade": proto.Permission_PERMISSION_TRADE,
+	"admin": proto.Permission_PERMISSION_ADMIN,
 }
 
 // randomToken is a fresh admin token: 32 hex characters from crypto/rand.

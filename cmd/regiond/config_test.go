@@ -298,7 +298,7 @@ func TestBadConfig(t *testing.T) {
 		}, nil, "bootstrap_keys[1]: api_key k is listed twice"},
 		{"bootstrap key bad permission", func() []string {
 			return []string{"--config", file(local + "bootstrap_keys:\n  - {account: 1, api_key: k, secret: s, permissions: [read, withdraw]}\n")}
-		}, nil, `bootstrap_keys[0]: permission "withdraw": want read or trade`},
+		}, nil, `bootstrap_keys[0]: permission "withdraw": want read, trade or admin`},
 		{"bootstrap key permission twice", func() []string {
 			return []string{"--config", file(local + "bootstrap_keys:\n  - {account: 1, api_key: k, secret: s, permissions: [trade, TRADE]}\n")}
 		}, nil, `permission "TRADE" is listed twice`},

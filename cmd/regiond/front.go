@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/geomesh/geomesh/gateway"
 	"github.com/geomesh/geomesh/region"
 )
@@ -26,6 +28,8 @@ const (
 	frontStartTimeout = 30 * time.Second
 	// frontCloseTimeout bounds how long Close waits for requests in flight.
 	frontCloseTimeout = 5 * time.Second
+	// frontDrainMax bounds the WebSocket part of a drain (after drain_wait).
+	frontDrainMax = 30 * time.Second
 )
 
 // frontConfig configures the HTTP front of a node: the gateway and the admin API.
@@ -43,16 +47,19 @@ type frontConfig struct {
 	keys []gateway.BootstrapKey
 	// noGateway leaves the gateway out (a node without the gateway role).
 	noGateway bool
+	// drainWait and wsDrainWindow shape the gateway's drain on shutdown (gateway.Drain).
+	drainWait, wsDrainWindow time.Duration
 }
 
 // front is the HTTP side of one running node: its gateway (client API) and its admin API
 // server. startFront starts both once the node is ready; Close stops both. It owns the admin
 // server's goroutine; the gateway owns its own.
 type front struct {
-	gw       *gateway.Gateway
-	adminSrv *http.Server
-	adminURL string
-	wg       sync.WaitGroup
+	gw        *gateway.Gateway
+	drainWait time.Duration
+	adminSrv  *http.Server
+	adminURL  string
+	wg        sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -66,6 +73,9 @@ func startFront(ctx context.Context, n *region.Node, c frontConfig, log *slog.Lo
 		gc := gateway.DefaultConfig()
 		gc.Region, gc.Addr, gc.NC, gc.Submitter, gc.Logger = n.RegionName(), c.httpAddr, n.Conn(), n.Submitter(), log
 		gc.BootstrapKeys = c.keys
+		gc.Ready = func() bool { return n.Ready() && n.HasQuorum() }
+		gc.Registerer = n.Registry()
+		gc.WSDrainWindow = c.wsDrainWindow
 		gw, err := gateway.New(gc)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -74,7 +84,7 @@ func startFront(ctx context.Context, n *region.Node, c frontConfig, log *slog.Lo
 			_ = gw.Close()
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
-		f.gw = gw
+		f.gw, f.drainWait = gw, c.drainWait
 	}
 	ln, err := net.Listen("tcp", c.adminAddr)
 	if err != nil {
@@ -82,8 +92,13 @@ func startFront(ctx context.Context, n *region.Node, c frontConfig, log *slog.Lo
 		return nil, fmt.Errorf("admin api: %w", err)
 	}
 	f.adminURL = "http://" + ln.Addr().String()
+	// /metrics (Prometheus, unauthenticated like every exporter: keep the admin listener off
+	// the public network) beside the admin API, whose handler authenticates everything else.
+	adminMux := http.NewServeMux()
+	adminMux.Handle("GET /metrics", promhttp.HandlerFor(n.Registry(), promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	adminMux.Handle("/", n.AdminHandler(c.adminToken))
 	f.adminSrv = &http.Server{
-		Handler:           n.AdminHandler(c.adminToken),
+		Handler:           adminMux,
 		ReadHeaderTimeout: adminReadHeaderTimeout,
 		ReadTimeout:       adminReadTimeout,
 		WriteTimeout:      adminWriteTimeout,
@@ -128,6 +143,10 @@ func (f *front) Close() error {
 	f.closeOnce.Do(func() {
 		var errs []error
 		if f.gw != nil {
+			// Leave the load balancers time to notice /readyz, then let WebSocket clients go.
+			ctx, cancel := context.WithTimeout(context.Background(), f.drainWait+frontDrainMax)
+			f.gw.Drain(ctx, f.drainWait)
+			cancel()
 			if err := f.gw.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close gateway: %w", err))
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,6 +149,13 @@ func TestRunMeshServes(t *testing.T) {
 	}
 	// us-east created the key; eu-west's gateway learns it through the replicated ACCOUNTS bucket.
 	awaitSignedAccount(t, got[1].rest, "bootstrapKey42", "bootstrapSecret42", 10*time.Second)
+	for i := range regions {
+		checkHealthAndMetrics(t, got[i].rest, got[i].admin, regions)
+	}
+	if _, body := httpGet(t, got[1].admin+"/metrics", ""); !strings.Contains(body,
+		`geomesh_http_requests_total{code="200",method="GET",route="/api/v3/account"}`) {
+		t.Errorf("eu-west's metrics do not count the signed account requests:\n%.3000s", body)
+	}
 
 	cancel()
 	for i, r := range regions {
@@ -159,7 +167,8 @@ func TestRunMeshServes(t *testing.T) {
 				t.Errorf("GET %s still answers after shutdown", url)
 			}
 		}
-		if log := stderrs[i].String(); strings.Contains(log, "regiond: ") || !strings.Contains(log, `"msg":"node_stopped"`) {
+		if log := stderrs[i].String(); strings.Contains(log, "regiond: ") || !strings.Contains(log, `"msg":"node_stopped"`) ||
+			!strings.Contains(log, `"msg":"gateway_draining"`) {
 			t.Errorf("%s: not a clean stop:\n%s", r, log)
 		}
 	}
@@ -197,5 +206,41 @@ func awaitExit(t *testing.T, wait func() int, timeout time.Duration) int {
 	case <-time.After(timeout):
 		t.Fatalf("no exit within %v", timeout)
 		return 0
+	}
+}
+
+// checkHealthAndMetrics checks a running node's /healthz and /readyz (gateway port) and its
+// Prometheus /metrics (admin port, no token): every region up, the build info, the request
+// counters of the signed /api/v3/account calls the test made, Go runtime metrics.
+func checkHealthAndMetrics(t *testing.T, restURL, adminURL string, regions []string) {
+	t.Helper()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := httpGet(t, restURL+path, ""); code != http.StatusOK || !strings.Contains(body, `"status"`) {
+			t.Errorf("GET %s%s: %d %s, want 200", restURL, path, code, body)
+		}
+	}
+	want := []string{"geomesh_build_info{", "go_goroutines ", "geomesh_symbols_not_trading 0", "geomesh_matcher_symbols "}
+	for _, r := range regions {
+		want = append(want, `geomesh_region_up{region="`+r+`"} 1`)
+	}
+	var body string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var code int
+		code, body = httpGet(t, adminURL+"/metrics", "")
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = w
+				break
+			}
+		}
+		if code == http.StatusOK && missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s/metrics: %d, lacks %q:\n%.3000s", adminURL, code, missing, body)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a scrape, not synchronizing
 	}
 }
