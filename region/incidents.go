@@ -54,6 +54,11 @@ type statusService struct {
 	disp  *status.Dispatcher
 
 	lastRun time.Time
+	// downSyms remembers, per region seen down without an open incident, the symbols homed
+	// there when the controller first saw it down: the failover of the same tick moves them,
+	// and writing the incident can fail for seconds (STATUS may be electing a new leader after
+	// the region's loss). Controller goroutine only.
+	downSyms map[string][]string
 }
 
 // StatusRenderer is the Statuspage renderer of the mesh's page (webhook bodies, gateways).
@@ -117,10 +122,22 @@ func (c *controller) statusTick(ctx context.Context) {
 	}
 	snap := s.cache.Snapshot()
 	now := time.Now()
+	if s.downSyms == nil {
+		s.downSyms = map[string][]string{}
+	}
 	for _, h := range c.n.mesh.Regions() {
-		if h.Region != c.n.cfg.Region {
-			c.failoverIncident(ctx, snap, h.Region, h.State.String(), now)
+		if h.Region == c.n.cfg.Region {
+			continue
 		}
+		state := h.State.String()
+		_, remembered := s.downSyms[h.Region]
+		switch open := c.openFailoverIncident(snap, h.Region) != nil; {
+		case state != "down" || open:
+			delete(s.downSyms, h.Region)
+		case !remembered:
+			s.downSyms[h.Region] = c.homedIn(h.Region)
+		}
+		c.failoverIncident(ctx, snap, h.Region, state, now)
 	}
 	if now.Sub(s.lastRun) < statusEvery {
 		return
@@ -396,13 +413,10 @@ func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Sn
 			return
 		}
 	}
-	var syms []string
-	for _, rec := range c.n.cache.all() {
-		if rec.HomeRegion == region {
-			syms = append(syms, rec.Symbol)
-		}
+	syms := c.n.status.downSyms[region]
+	if syms == nil {
+		syms = c.homedIn(region)
 	}
-	slices.Sort(syms)
 	in := &status.Incident{ID: id, Kind: status.KindIncident, Source: status.SourceFailover, Region: region, Auto: true,
 		Name: status.RegionTitle(region) + " unreachable: symbols failing over", Impact: status.ImpactMajor,
 		Components: regionComponentIDs(region), Symbols: append([]string{}, syms...),
@@ -419,6 +433,18 @@ func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Sn
 		return
 	}
 	c.log.Warn("status_incident_opened", slog.String("incident", id), slog.String("region", region), slog.Any("symbols", syms))
+}
+
+// homedIn lists the symbols homed in region, sorted.
+func (c *controller) homedIn(region string) []string {
+	syms := []string{}
+	for _, rec := range c.n.cache.all() {
+		if rec.HomeRegion == region {
+			syms = append(syms, rec.Symbol)
+		}
+	}
+	slices.Sort(syms)
+	return syms
 }
 
 func (c *controller) dropPointer(ctx context.Context, region, id string) {
