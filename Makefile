@@ -37,6 +37,7 @@ demo:
 # The chaos suite (test/chaos, issue #8): real regiond processes under load, one fault per round.
 # ROUNDS rounds (GEOMESH_CHAOS_SEED=<seed> replays a run); the timeout allows 2 min per round.
 ROUNDS        ?= 3
+.PHONY: chaos
 chaos:
 	GEOMESH_CHAOS_ROUNDS=$(ROUNDS) $(GO) test -v -count=1 -timeout $$((5 + 2 * $(ROUNDS)))m -run '^TestChaos$$' ./test/chaos
 

