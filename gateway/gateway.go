@@ -34,7 +34,7 @@ type Gateway struct {
 	metrics *gatewayMetrics
 
 	draining atomic.Bool // Drain was called: /readyz answers 503
-	status  *statusView // KV STATUS, served by status.go
+	status   *statusView // KV STATUS, served by status.go
 
 	mu       sync.Mutex
 	started  bool

@@ -43,7 +43,7 @@ func newGatewayMetrics(g *Gateway, r prometheus.Registerer) *gatewayMetrics {
 		orders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "geomesh_orders_total",
 			Help: "New orders by type, side and result (accepted, rejected, unknown)."}, []string{"type", "side", "result"}),
 		roundtrip: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "geomesh_order_roundtrip_seconds",
-			Help: "From the ingress gateway to the answer: the durable append (ACK) or the matcher's (RESULT, FULL).",
+			Help:    "From the ingress gateway to the answer: the durable append (ACK) or the matcher's (RESULT, FULL).",
 			Buckets: latencyBuckets, NativeHistogramBucketFactor: 1.1}, []string{"ingress_region", "home_region"}),
 		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "geomesh_order_forwarded_total",
 			Help: "Commands sent from this ingress region to a symbol homed elsewhere."}, []string{"from_region", "to_region"}),

@@ -37,7 +37,7 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 			Help: "Changes of a symbol's home region, by reason (failover, operator, rebalance, evacuation) and result."},
 			[]string{"reason", "result"}),
 		moveDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "geomesh_symbol_move_duration_seconds",
-			Help: "From the ownership change to the new owner's matcher caught up, seen by the new owner.",
+			Help:    "From the ownership change to the new owner's matcher caught up, seen by the new owner.",
 			Buckets: latencyBuckets, NativeHistogramBucketFactor: 1.1}, []string{"reason"}),
 		haltDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "geomesh_symbol_halt_duration_seconds",
 			Help: "How long a symbol stayed HALT before it resumed.", Buckets: prometheus.ExponentialBuckets(0.1, 3, 12)}),
@@ -46,7 +46,7 @@ func newNodeMetrics(n *Node) *nodeMetrics {
 		snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "geomesh_snapshots_total",
 			Help: "Book snapshots written by this node's matchers, by result."}, []string{"result"}),
 		evtAppend: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "geomesh_evt_append_duration_seconds",
-			Help: "Fenced append of one command's events to EVT_<S> (R3), by this node's matchers.",
+			Help:    "Fenced append of one command's events to EVT_<S> (R3), by this node's matchers.",
 			Buckets: latencyBuckets, NativeHistogramBucketFactor: 1.1}),
 	}
 	reg.MustRegister(m.moves, m.moveDuration, m.haltDuration, m.failovers, m.snapshots, m.evtAppend,

@@ -25,9 +25,9 @@ import (
 type Ownership struct {
 	metrics *nodeMetrics // nil: not counted
 	log     *slog.Logger
-	js  jetstream.JetStream
-	kv  jetstream.KeyValue
-	now func() time.Time
+	js      jetstream.JetStream
+	kv      jetstream.KeyValue
+	now     func() time.Time
 }
 
 func newOwnership(ctx context.Context, js jetstream.JetStream, now func() time.Time) (*Ownership, error) {
