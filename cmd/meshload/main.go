@@ -144,7 +144,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 		defer pprof.StopCPUProfile()
 	}
 	if o.coldStart > 0 {
-		return runColdStart(ctx, o, stdout, log)
+		return runColdStart(ctx, o, stdout, stderr, log)
 	}
 	specs, accounts := o.targets, []account{defaultKey}
 	if o.demo {
@@ -237,8 +237,11 @@ func loadOnce(ctx context.Context, o options, specs []targetSpec, accounts []acc
 
 // runColdStart starts an in-process mesh configured with o.coldStart generated symbols and
 // reports how long it took until every symbol was TRADING with its matcher in its home region.
-func runColdStart(ctx context.Context, o options, stdout io.Writer, log *slog.Logger) (err error) {
-	m := &localMesh{regions: o.regions, symbols: demoSymbols(o.regions, o.coldStart), log: log}
+func runColdStart(ctx context.Context, o options, stdout, stderr io.Writer, log *slog.Logger) (err error) {
+	m := &localMesh{regions: o.regions, symbols: demoSymbols(o.regions, o.coldStart), log: log,
+		progress: func(trading, total int, elapsed time.Duration) {
+			fmt.Fprintf(stderr, "meshload: %v: %d of %d symbols TRADING\n", elapsed.Round(time.Second), trading, total)
+		}}
 	defer func() {
 		if cerr := m.close(); cerr != nil && err == nil {
 			err = cerr

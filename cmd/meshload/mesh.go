@@ -23,6 +23,9 @@ type localMesh struct {
 	symbols []region.SymbolConfig
 	keys    []gateway.BootstrapKey
 	log     *slog.Logger
+	// progress, when set, is called about every 5 s while symbols are being placed with how
+	// many are TRADING in their home region so far.
+	progress func(trading, total int, elapsed time.Duration)
 
 	dir    string
 	nodes  []*region.Node
@@ -96,7 +99,7 @@ func (m *localMesh) start(ctx context.Context, noGateways bool) error {
 		}
 	}
 	m.formed = time.Since(began)
-	if err := m.awaitTrading(ctx); err != nil {
+	if err := m.awaitTrading(ctx, began); err != nil {
 		return fmt.Errorf("symbols not placed: %w", err)
 	}
 	m.placed = time.Since(began)
@@ -123,31 +126,39 @@ func (m *localMesh) start(ctx context.Context, noGateways bool) error {
 
 // awaitTrading polls until every symbol's ownership record is TRADING and a node of its home
 // region runs its matcher at the record's epoch.
-func (m *localMesh) awaitTrading(ctx context.Context) error {
+func (m *localMesh) awaitTrading(ctx context.Context, began time.Time) error {
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
+	lastReport := time.Now()
 	for {
-		missing := ""
+		missing, trading := "", 0
 		for _, sc := range m.symbols {
 			rec := m.nodes[0].Owner(sc.Symbol)
+			why := ""
 			switch {
 			case rec == nil:
-				missing = sc.Symbol + " has no owner"
+				why = sc.Symbol + " has no owner"
 			case rec.Phase != proto.Phase_PHASE_TRADING:
-				missing = sc.Symbol + " is " + rec.Phase.String()
+				why = sc.Symbol + " is " + rec.Phase.String()
 			case !m.matching(rec):
-				missing = fmt.Sprintf("%s: no matcher in %s at epoch %d", sc.Symbol, rec.HomeRegion, rec.Epoch)
+				why = fmt.Sprintf("%s: no matcher in %s at epoch %d", sc.Symbol, rec.HomeRegion, rec.Epoch)
+			default:
+				trading++
 			}
-			if missing != "" {
-				break
+			if missing == "" {
+				missing = why
 			}
 		}
 		if missing == "" {
 			return nil
 		}
+		if m.progress != nil && time.Since(lastReport) >= 5*time.Second {
+			m.progress(trading, len(m.symbols), time.Since(began))
+			lastReport = time.Now()
+		}
 		select {
 		case <-ctx.Done():
-			return errors.New(missing)
+			return fmt.Errorf("%d of %d TRADING; first missing: %s", trading, len(m.symbols), missing)
 		case <-tick.C:
 		}
 	}
