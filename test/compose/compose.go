@@ -263,6 +263,22 @@ func (d *Deployment) Heal(r string) {
 	}
 }
 
+// Kill stops region r's container abruptly (SIGKILL): a crashed region.
+func (d *Deployment) Kill(r string) {
+	d.t.Helper()
+	if _, err := d.run(d.root, nil, "docker", "kill", d.container(r)); err != nil {
+		d.t.Fatalf("kill %s: %v", r, err)
+	}
+}
+
+// Start starts region r's container again (after Kill), with its data volume as it was.
+func (d *Deployment) Start(r string) {
+	d.t.Helper()
+	if _, err := d.composeRun("start", r); err != nil {
+		d.t.Fatalf("start %s: %v", r, err)
+	}
+}
+
 // Ready tells whether region r's gateway serves: /readyz answers 200, or, on a gateway without
 // /readyz (404), /api/v3/ping does (the gateway starts once its node is ready).
 func (d *Deployment) Ready(r string) error {
