@@ -185,6 +185,26 @@ func (l *loader) awaitAuth(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
+// cancelOpen cancels every open order of every loaded account in every loaded symbol
+// (DELETE /api/v3/openOrders), so orders left by an earlier run against the same mesh do not
+// count against MAX_NUM_ORDERS. "Unknown order" (-2011: none open) is fine.
+func (l *loader) cancelOpen(ctx context.Context) error {
+	t := l.targets[0]
+	for _, a := range l.accounts {
+		for _, s := range l.syms {
+			q := []param{{"symbol", s.spec.Symbol}}
+			ans := t.rest(ctx, http.MethodDelete, "/api/v3/openOrders", restBody(a.secret, q, time.Now().UnixMilli(), l.opts.recvWindow), a.key)
+			if ans.err != nil {
+				return fmt.Errorf("cancel open orders of account %d in %s: %w", a.id, s.spec.Symbol, ans.err)
+			}
+			if ans.status != http.StatusOK && ans.code != -2011 {
+				return fmt.Errorf("cancel open orders of account %d in %s: HTTP %d code %d", a.id, s.spec.Symbol, ans.status, ans.code)
+			}
+		}
+	}
+	return nil
+}
+
 // result is the whole run's outcome (the -o json document).
 type result struct {
 	Rate        float64   `json:"target_rate"`

@@ -106,6 +106,7 @@ See the package documentation (go doc ./cmd/meshload) for the journal format.`,
 	f.IntVar(&o.maxOpen, "max-open", 40, "resting orders per account and symbol before places turn into cancels and moves")
 	f.StringVar(&o.mid, "mid", "", "mid price of the quotes (default 1000 when the price filter allows it)")
 	f.Int64Var(&o.levels, "levels", 20, "price levels quoted on each side of the mid")
+	f.BoolVar(&o.clean, "clean", true, "first cancel the open orders of the loaded accounts in the loaded symbols (left by earlier runs)")
 	f.StringVar(&o.journal, "journal", "", "write one NDJSON line per finished request to this file")
 	f.BoolVar(&o.retry, "retry", true, "resend refused requests to another region and resolve unknown outcomes by querying")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 15*time.Second, "time for a request to get a definite answer, retries included")
@@ -219,6 +220,11 @@ func loadOnce(ctx context.Context, o options, specs []targetSpec, accounts []acc
 	}
 	if err := l.awaitAuth(setup, 30*time.Second); err != nil {
 		return nil, err
+	}
+	if o.clean && !o.demo {
+		if err := l.cancelOpen(setup); err != nil {
+			return nil, err
+		}
 	}
 	var raw *rawBaseline
 	if o.rawRate > 0 {

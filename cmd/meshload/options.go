@@ -33,6 +33,7 @@ type options struct {
 	mid            string
 	levels         int64
 	journal        string
+	clean          bool
 	retry          bool
 	requestTimeout time.Duration
 	recvWindow     int
