@@ -2,13 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/geomesh/geomesh/region"
+	"github.com/geomesh/geomesh/test/meshtest"
 )
 
 // statusStub is a scripted admin API for the status commands: it records every request and
@@ -134,5 +139,79 @@ func TestMaintenanceWindow(t *testing.T) {
 	}
 	if err := maintenanceWindow(&incidentRequest{}, "", "", -time.Minute, now); exitCode(err) != exitUsage {
 		t.Errorf("negative duration: %v", err)
+	}
+}
+
+// TestStatusCommandsAgainstMesh runs the status commands in-process against the admin API of a
+// 3-region in-process mesh: an incident's life, a maintenance's life and the delivery log.
+func TestStatusCommandsAgainstMesh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-region cluster")
+	}
+	m := meshtest.New(t, meshtest.Options{Symbols: []region.SymbolConfig{
+		region.DemoSymbol("BTCUSDT", "BTC", "USDT", "us-east", "eu-west", "ap-south")}})
+	m.AwaitConverged()
+	m.AwaitOwner("BTCUSDT", meshtest.HomeIs("us-east"))
+	srv := httptest.NewServer(m.Node("ap-south").AdminHandler("tok"))
+	defer srv.Close()
+	ctl := func(args ...string) result {
+		t.Helper()
+		return runCLI(t, "", false, append([]string{"--server", srv.URL, "--token", "tok", "--actor", "tester"}, args...)...)
+	}
+	idRE := regexp.MustCompile(`(?:incident|maintenance) (\S+) `)
+	r := ctl("status", "incident", "create", "Delayed fills on BTCUSDT", "--symbol", "btcusdt", "--component", "us-east-matching",
+		"--impact", "minor", "-m", "We are looking into it")
+	if r.code != 0 || !strings.Contains(r.stdout, "opened (investigating)") {
+		t.Fatalf("create: %+v", r)
+	}
+	id := idRE.FindStringSubmatch(r.stdout)[1]
+	if r := ctl("status", "incident", "update", id, "--status", "identified", "-m", "A slow disk"); r.code != 0 ||
+		!strings.Contains(r.stdout, "updated (identified)") {
+		t.Fatalf("update: %+v", r)
+	}
+	if r := ctl("status", "incident", "update", id, "--status", "fixed", "-m", "x"); r.code != 2 {
+		t.Errorf("bad status: exit %d", r.code)
+	}
+	// The list reads the node's view of the bucket: poll until it shows the update.
+	if err := meshtest.Poll(15*time.Second, func() error {
+		r := ctl("-o", "json", "status", "incident", "list")
+		var doc struct{ Incidents []incidentDoc }
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil {
+			return fmt.Errorf("list: %+v", r)
+		}
+		for _, in := range doc.Incidents {
+			if in.ID == id && in.Status == "identified" && len(in.Updates) == 2 && in.Updates[1].Actor == "tester" {
+				return nil
+			}
+		}
+		return fmt.Errorf("incident %s not listed as identified: %s", id, r.stdout)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := ctl("status", "incident", "resolve", id, "-m", "Disk replaced"); r.code != 0 || !strings.Contains(r.stdout, "resolved (resolved)") {
+		t.Fatalf("resolve: %+v", r)
+	}
+
+	r = ctl("maintenance", "create", "Switch swap in AP South", "--component", "ap-south", "--duration", "1h")
+	if r.code != 0 || !strings.Contains(r.stdout, "opened (in_progress)") {
+		t.Fatalf("maintenance create: %+v", r)
+	}
+	mid := idRE.FindStringSubmatch(r.stdout)[1]
+	if err := meshtest.Poll(15*time.Second, func() error {
+		if r := ctl("maintenance", "list"); !strings.Contains(r.stdout, mid) {
+			return fmt.Errorf("not listed: %s", r.stdout)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := ctl("maintenance", "complete", mid); r.code != 0 || !strings.Contains(r.stdout, "completed (completed)") {
+		t.Fatalf("complete: %+v", r)
+	}
+	if r := ctl("maintenance", "complete", "mnt-nope"); r.code != 2 || !strings.Contains(r.stderr, "not found") {
+		t.Errorf("unknown maintenance: %+v", r)
+	}
+	if r := ctl("status", "webhooks"); r.code != 0 || !strings.Contains(r.stdout, "CREATED") {
+		t.Errorf("webhooks: %+v", r)
 	}
 }
