@@ -284,7 +284,7 @@ func (n *Net) Probe() error {
 		}(lns[i])
 	}
 	dial := func(from, to int) error {
-		d := net.Dialer{Timeout: 700 * time.Millisecond}
+		d := net.Dialer{Timeout: time.Second}
 		do := func() error {
 			c, err := d.Dial("tcp", lns[to].Addr().String())
 			if err == nil {
@@ -297,12 +297,23 @@ func (n *Net) Probe() error {
 		}
 		return n.inNS(from, do)
 	}
+	// A link that was just created may take a moment to forward (and a loaded machine longer):
+	// the positive checks retry for a while, the partition check below does not.
+	reach := func(from, to int) error {
+		var err error
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+			if err = dial(from, to); err == nil {
+				return nil
+			}
+		}
+		return err
+	}
 	for i := range n.regions {
-		if err := dial(-1, i); err != nil {
+		if err := reach(-1, i); err != nil {
 			return fmt.Errorf("host to %s: %w", n.regions[i], err)
 		}
 		if j := (i + 1) % len(n.regions); j != i {
-			if err := dial(i, j); err != nil {
+			if err := reach(i, j); err != nil {
 				return fmt.Errorf("%s to %s: %w", n.regions[i], n.regions[j], err)
 			}
 		}
@@ -313,7 +324,7 @@ func (n *Net) Probe() error {
 	if err := n.Partition(n.regions[0]); err != nil {
 		return err
 	}
-	cut, hostOK := dial(0, 1), dial(-1, 0)
+	cut, hostOK := dial(0, 1), reach(-1, 0)
 	if err := n.Heal(); err != nil {
 		return err
 	}
@@ -323,7 +334,7 @@ func (n *Net) Probe() error {
 	case hostOK != nil:
 		return fmt.Errorf("the host no longer reaches a partitioned region: %w", hostOK)
 	}
-	return dial(0, 1)
+	return reach(0, 1)
 }
 
 // inNS runs f on a thread switched into region i's network namespace; sockets f creates stay in
