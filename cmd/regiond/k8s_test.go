@@ -695,7 +695,7 @@ func TestDeployComposeConfigs(t *testing.T) {
 		env  map[string]string
 	}{
 		{"defaults", nil},
-		{"overridden", map[string]string{"GEOMESH_SUBNET": "10.99.3", "GEOMESH_US_EAST_HTTP_PORT": "28080",
+		{"overridden", map[string]string{"GEOMESH_SUBNET": "10.99.3", "GEOMESH_US_EAST_HTTP_PORT": "38080",
 			"GEOMESH_GOSSIP_KEYS": "MDEyMzQ1Njc4OWFiY2RlZg==", "GEOMESH_IMAGE": "geomesh/regiond:test"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkCompose(t, tc.env) })
