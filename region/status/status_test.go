@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -319,4 +320,30 @@ func TestRegionTitle(t *testing.T) {
 			t.Errorf("RegionTitle(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzVerify: a receiver's check of an outside header never panics, and accepts only what
+// Sign produced for the same secret and body.
+func FuzzVerify(f *testing.F) {
+	body := []byte(`{"a":1}`)
+	f.Add(Sign("k", 1800000000, body), []byte(`{"a":1}`))
+	f.Add("t=1,v1=00,v1=zz", []byte(``))
+	f.Add("t=,v1=", []byte(`x`))
+	f.Fuzz(func(t *testing.T, header string, b []byte) {
+		if Verify(header, "k", b, time.Unix(1800000000, 0), 0) != nil {
+			return
+		}
+		// Accepted: some v1 must be the HMAC of the header's own timestamp and this body.
+		for _, part := range strings.Split(header, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+				if ts, err := strconv.ParseInt(v, 10, 64); err == nil {
+					_, want, _ := strings.Cut(Sign("k", ts, b), ",")
+					if strings.Contains(strings.ToLower(strings.ReplaceAll(header, " ", "")), want) {
+						return
+					}
+				}
+			}
+		}
+		t.Fatalf("accepted %q for %q", header, b)
+	})
 }
