@@ -201,6 +201,11 @@ func TestDemoTraffic(t *testing.T) {
 	if !strings.Contains(out, "Status page (every region):       "+rest[0]+"/status\n") {
 		t.Errorf("no status page line in:\n%s", out)
 	}
+	for _, u := range rest {
+		if code, body, err := tryGet(u+"/status", "", nil); err != nil || code != http.StatusOK || !strings.Contains(body, "us-east") {
+			t.Errorf("GET %s/status: %d %v %.300s, want the status page naming the regions", u, code, err, body)
+		}
+	}
 	for i, sym := range []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"} {
 		for j := range rest {
 			// Each region's replica shows the trades and the ladder, whichever region took them.
