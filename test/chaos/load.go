@@ -120,8 +120,12 @@ type regionHealth struct {
 	oldest   sync.Map     // request key -> start unix nanos of requests in flight
 }
 
-// NewDriver starts the workers.
+// NewDriver starts the workers. cfg needs gateways, keys, symbols and a positive rate.
 func NewDriver(cfg LoadConfig) *Driver {
+	if len(cfg.Gateways) == 0 || len(cfg.Keys) == 0 || len(cfg.Symbols) == 0 || cfg.Rate <= 0 {
+		panic(fmt.Sprintf("chaos: NewDriver needs gateways (%d), keys (%d), symbols (%d) and a rate (%v)",
+			len(cfg.Gateways), len(cfg.Keys), len(cfg.Symbols), cfg.Rate))
+	}
 	if cfg.Deadline == 0 {
 		cfg.Deadline = 60 * time.Second
 	}
@@ -257,7 +261,7 @@ func (w *worker) run() {
 func (w *worker) one() {
 	sym := w.d.cfg.Symbols[w.rng.IntN(len(w.d.cfg.Symbols))]
 	w.n++
-	cid := fmt.Sprintf("k%d-%d", w.key.Account, w.n)
+	cid := fmt.Sprintf("k%d.%d-%d", w.key.Account, w.id, w.n) // unique when workers share a key
 	open := w.open[sym]
 	op := OpPlace
 	if len(open) >= 4 {
@@ -488,6 +492,23 @@ func (w *worker) do(i int, method, path string, v url.Values) answer {
 		a.code = e.Code
 	}
 	return a
+}
+
+// Lookup asks gateway i for the order with client id cid of rec's account (GET /api/v3/order
+// ?origClientOrderId) and returns the HTTP status and Binance code (-2013: no such order).
+func (d *Driver) Lookup(i int, account uint64, symbol, cid string) (status, code int, err error) {
+	for k := range d.cfg.Keys {
+		if d.cfg.Keys[k].Account != account {
+			continue
+		}
+		w := &worker{d: d, key: d.cfg.Keys[k], hc: &http.Client{Timeout: 10 * time.Second}}
+		q := url.Values{}
+		q.Set("symbol", symbol)
+		q.Set("origClientOrderId", cid)
+		a := w.do(i, http.MethodGet, "/api/v3/order", q)
+		return a.status, a.code, a.err
+	}
+	return 0, 0, fmt.Errorf("no key of account %d", account)
 }
 
 // Sign is hex(HMAC-SHA256(secret, payload)), Binance's SIGNED-endpoint signature.
