@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -134,6 +135,21 @@ func crossCheckNodes(t *testing.T, where string, nodes map[string]resolvedNode, 
 	}
 }
 
+// nodeCloseMargin is what a node's Close needs after the front closed (stream leaders step
+// down, nats-server shuts down): the grace period a deployment gives SIGTERM must cover it.
+const nodeCloseMargin = 10 * time.Second
+
+// checkGrace checks that a deployment waits for regiond's whole shutdown after SIGTERM (gateway
+// drain, WebSocket drain, admin API close, node close) before it kills the process.
+func checkGrace(t *testing.T, where string, n resolvedNode, grace time.Duration) {
+	t.Helper()
+	need := n.s.front.drainWait + min(n.s.front.wsDrainWindow, frontDrainMax) + frontCloseTimeout + nodeCloseMargin
+	if grace < need {
+		t.Errorf("%s: shutdown grace %v, regiond may need %v after SIGTERM (drain_wait %v, ws_drain_window %v)",
+			where, grace, need, n.s.front.drainWait, n.s.front.wsDrainWindow)
+	}
+}
+
 // checkEnvNames checks that only variables regiond reads are passed, and that every secret is.
 func checkEnvNames(t *testing.T, where string, names []string, extra ...string) {
 	t.Helper()
@@ -246,8 +262,9 @@ type statefulSetSpec struct {
 	Template    struct {
 		Metadata k8sMeta `yaml:"metadata"`
 		Spec     struct {
-			NodeSelector    map[string]string `yaml:"nodeSelector"`
-			SecurityContext struct {
+			TerminationGracePeriodSeconds *int              `yaml:"terminationGracePeriodSeconds"`
+			NodeSelector                  map[string]string `yaml:"nodeSelector"`
+			SecurityContext               struct {
 				RunAsNonRoot *bool `yaml:"runAsNonRoot"`
 				RunAsUser    *int  `yaml:"runAsUser"`
 			} `yaml:"securityContext"`
@@ -503,6 +520,11 @@ func TestDeployK8sManifests(t *testing.T) {
 		f := writeFile(t, "regiond.yaml", cm.Data[path.Base(cfgPath)])
 		n := resolveNode(t, where+" with "+cm.String(), append([]string{"--config", f}, args...), env)
 		nodes[r] = n
+		grace := 30 * time.Second // Kubernetes' default
+		if g := pod.TerminationGracePeriodSeconds; g != nil {
+			grace = time.Duration(*g) * time.Second
+		}
+		checkGrace(t, where, n, grace)
 		if want := o.Metadata.Name + "-0"; n.s.node.NodeID != want {
 			t.Errorf("%s: node_id %q, want the pod's name %q", where, n.s.node.NodeID, want)
 		}
@@ -617,13 +639,14 @@ func TestDeployK8sManifests(t *testing.T) {
 // ---- docker compose ----
 
 type composeService struct {
-	Image       string            `yaml:"image"`
-	Hostname    string            `yaml:"hostname"`
-	Entrypoint  []string          `yaml:"entrypoint"`
-	Command     []string          `yaml:"command"`
-	Environment map[string]string `yaml:"environment"`
-	Volumes     []string          `yaml:"volumes"`
-	Networks    map[string]*struct {
+	Image           string            `yaml:"image"`
+	StopGracePeriod string            `yaml:"stop_grace_period"`
+	Hostname        string            `yaml:"hostname"`
+	Entrypoint      []string          `yaml:"entrypoint"`
+	Command         []string          `yaml:"command"`
+	Environment     map[string]string `yaml:"environment"`
+	Volumes         []string          `yaml:"volumes"`
+	Networks        map[string]*struct {
 		IPv4Address string `yaml:"ipv4_address"`
 	} `yaml:"networks"`
 	Ports []string `yaml:"ports"`
@@ -765,6 +788,13 @@ func checkCompose(t *testing.T, env map[string]string) {
 		usedFiles[src] = r
 		n := resolveNode(t, where+" with "+src, args, svc.Environment)
 		nodes[r] = n
+		grace := 10 * time.Second // compose's default
+		if svc.StopGracePeriod != "" {
+			if grace, err = time.ParseDuration(svc.StopGracePeriod); err != nil {
+				t.Errorf("%s: stop_grace_period: %v", where, err)
+			}
+		}
+		checkGrace(t, where, n, grace)
 		if vol := mounts[n.s.node.DataDir]; vol == "" || cf.Volumes[vol] == nil && !slices.Contains(slices.Collect(maps.Keys(cf.Volumes)), vol) {
 			t.Errorf("%s: data_dir %s is not a named volume's mount (%v)", where, n.s.node.DataDir, mounts)
 		} else if !strings.HasPrefix(vol, r) {
