@@ -340,6 +340,8 @@ func (d *demo) printFronts(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Try:")
 	fmt.Fprintf(w, "  curl -s %s/api/v3/exchangeInfo\n", rest)
+	fmt.Fprintf(w, "  curl -s %s/api/v2/summary.json\n", rest)
+	fmt.Fprintf(w, "  curl -s %s/metrics | grep ^geomesh_symbol_home_info\n", admin)
 	fmt.Fprintf(w, "  go run ./cmd/meshctl --server %s --token %s status\n", admin, d.opts.AdminToken)
 	if len(d.owners) > 0 {
 		if to := d.moveTarget(d.owners[0]); to != "" {
