@@ -135,8 +135,8 @@ func startTraffic(ctx context.Context, cfg trafficConfig) (*traffic, error) {
 	for i, m := range makers {
 		tk := &taker{t: t, sym: m.sym, tag: m.tag, step: m.step, minQty: m.minQty, qty: m.qty, key: cfg.Taker,
 			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(2*i+1)))}
-		t.wg.Go(func() { t.loop(ctx, makerEvery, func(ctx context.Context) { m.step1(ctx, t) }) })
-		t.wg.Go(func() { t.loop(ctx, takerEvery, tk.step1) })
+		t.wg.Go(func() { t.loop(ctx, makerEvery, func(ctx context.Context) { m.act(ctx, t) }) })
+		t.wg.Go(func() { t.loop(ctx, takerEvery, tk.act) })
 	}
 	return t, nil
 }
@@ -367,8 +367,8 @@ func (m *maker) nextID() string {
 	return fmt.Sprintf("mm-%s-%s-%d", m.tag, strings.ToLower(m.sym), m.seq)
 }
 
-// step1 does one request: the reset after an unknown outcome, else (re)places the next slot.
-func (m *maker) step1(ctx context.Context, t *traffic) {
+// act does one request: the reset after an unknown outcome, else (re)places the next slot.
+func (m *maker) act(ctx context.Context, t *traffic) {
 	if m.dirty {
 		a, err := t.signed(ctx, http.MethodDelete, "/api/v3/openOrders", m.key, url.Values{"symbol": {m.sym}})
 		if err != nil || a.unknown() {
@@ -448,7 +448,7 @@ type taker struct {
 	seq               int
 }
 
-func (tk *taker) step1(ctx context.Context) {
+func (tk *taker) act(ctx context.Context) {
 	a, err := tk.t.get(ctx, "/api/v3/ticker/bookTicker", url.Values{"symbol": {tk.sym}})
 	if err != nil || !a.ok() {
 		return

@@ -148,11 +148,11 @@ func TestMakerRecovers(t *testing.T) {
 	ctx := context.Background()
 	levels := 2 * trafficLevels
 	for range levels + 4 {
-		m.step1(ctx, tr)
+		m.act(ctx, tr)
 	}
 	// The ladder again after the reset: every slot is placed anew.
 	for range levels {
-		m.step1(ctx, tr)
+		m.act(ctx, tr)
 	}
 	want := []string{}
 	for range levels {
