@@ -282,3 +282,25 @@ func awaitGoroutines(t *testing.T, before int, timeout time.Duration) {
 		<-tick.C
 	}
 }
+
+// TestDemoTrafficFlags checks that a bad --traffic-rate is refused before anything starts:
+// exit 2 and one line saying why.
+func TestDemoTrafficFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--traffic-rate", "0"}, "regiond: --traffic-rate 0: want a positive number of orders per second\n"},
+		{[]string{"demo", "--traffic", "--traffic-rate", "-3"}, "regiond: --traffic-rate -3: want a positive number of orders per second\n"},
+		{[]string{"demo", "--traffic-rate", "fast"}, "regiond: invalid argument \"fast\" for \"--traffic-rate\" flag: strconv.ParseFloat: parsing \"fast\": invalid syntax\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			code := run(context.Background(), tt.args, envMap(nil), &stdout, &stderr)
+			if code != exitUsage || stderr.String() != tt.want || stdout.String() != "" {
+				t.Errorf("exit %d, stderr %q, stdout %q; want exit 2, stderr %q", code, stderr.String(), stdout.String(), tt.want)
+			}
+		})
+	}
+}
