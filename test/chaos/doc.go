@@ -12,4 +12,10 @@
 // a run replays), GEOMESH_CHAOS_RATE (requests/s, default 150), GEOMESH_CHAOS_RTO_BOUND
 // (default 30s), GEOMESH_CHAOS_FAULTS (comma-separated kinds to draw from, default all enabled),
 // GEOMESH_E2E_KEEP (keep configs, data, logs and the journal). `make chaos ROUNDS=N` runs it.
+//
+// Without network namespaces (not root, no iproute2) the processes run on loopback and the
+// partition and slow faults are disabled, with the reason printed. Observations that are not
+// invariants (a non-zero exit after SIGTERM, stream leaders still on a region when it is
+// stopped after its evacuation) are printed as notes. TestChaosCompose (GEOMESH_CHAOS_COMPOSE=1)
+// runs `docker network disconnect` rounds against deploy/compose.yaml through test/compose.
 package chaos
