@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -18,8 +19,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/shopspring/decimal"
 
 	"github.com/geomesh/geomesh/region"
 )
@@ -38,8 +37,9 @@ const (
 	trafficMakerShare = 0.8
 	// trafficLevels is the number of price levels each maker quotes per side.
 	trafficLevels = 3
-	// trafficLevelStep is the distance between two levels, relative to the mid (10 bp).
-	trafficLevelStep = 0.001
+	// trafficLevelStepBP is the distance between two levels, relative to the mid, in basis
+	// points.
+	trafficLevelStepBP = 10
 	// trafficLevelNotional is the quote value of one maker order (in the quote asset).
 	trafficLevelNotional = 250
 	// trafficDrift is the standard deviation of the mid's relative move per requote.
@@ -133,7 +133,7 @@ func startTraffic(ctx context.Context, cfg trafficConfig) (*traffic, error) {
 	makerEvery := rateInterval(cfg.Rate * trafficMakerShare / n)
 	takerEvery := rateInterval(cfg.Rate * (1 - trafficMakerShare) / n)
 	for i, m := range makers {
-		tk := &taker{t: t, sym: m.sym, tag: m.tag, step: m.step, minQty: m.minQty, qty: m.qty, key: cfg.Taker,
+		tk := &taker{t: t, sym: m.sym, tag: m.tag, minLots: m.minLots, lots: m.lots, formatQty: m.formatQty, key: cfg.Taker,
 			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(2*i+1)))}
 		t.wg.Go(func() { t.loop(ctx, makerEvery, func(ctx context.Context) { m.act(ctx, t) }) })
 		t.wg.Go(func() { t.loop(ctx, takerEvery, tk.act) })
@@ -281,13 +281,16 @@ func pathOnly(pathQuery string) string {
 // maker quotes trafficLevels bids and asks around mid. Each step either (re)places one level
 // or, after an answer that left an order's fate unknown, cancels all its open orders of the
 // symbol and starts the ladder again, so no order is ever lost track of.
+//
+// Prices are in ticks and quantities in lots, as in the matcher; the symbol's spec formats them.
 type maker struct {
-	sym, tag                        string
-	key                             apiCredentials
-	tick, step, minQty, minNotional decimal.Decimal
-	minPrice, maxPrice              decimal.Decimal
-	start, mid, qty                 decimal.Decimal
-	rng                             *rand.Rand
+	sym, tag string
+	key      apiCredentials
+	// start and mid are prices in ticks; lo and hi bound the mid's walk.
+	start, mid, lo, hi     int64
+	lots, minLots          int64
+	formatPrice, formatQty func(int64) string
+	rng                    *rand.Rand
 
 	// ids[l] is the client order id of the last order placed at slot l (bids 0..levels-1,
 	// then asks); "" when there is none.
@@ -297,67 +300,63 @@ type maker struct {
 	dirty bool
 }
 
-// demoMids are starting mid prices by base asset; others start at 100.
-var demoMids = map[string]string{"BTC": "60000", "ETH": "3000", "SOL": "150"}
-
 func newMaker(sc region.SymbolConfig, key apiCredentials, tag string, rng *rand.Rand) (*maker, error) {
-	m := &maker{sym: sc.Symbol, tag: tag, key: key, rng: rng}
-	for _, f := range []struct {
-		dst  *decimal.Decimal
-		name string
-		v    string
-	}{{&m.tick, "tick size", sc.TickSize}, {&m.step, "step size", sc.StepSize}, {&m.minQty, "min qty", sc.MinQty},
-		{&m.minNotional, "min notional", sc.MinNotional}, {&m.minPrice, "min price", sc.MinPrice},
-		{&m.maxPrice, "max price", sc.MaxPrice}} {
-		d, err := decimal.NewFromString(f.v)
-		if err != nil {
-			return nil, fmt.Errorf("traffic: %s %s %q: %w", sc.Symbol, f.name, f.v, err)
+	spec, err := region.SpecOf(sc)
+	if err != nil {
+		return nil, fmt.Errorf("traffic: %w", err)
+	}
+	var f [6]float64
+	for i, v := range []string{sc.TickSize, sc.StepSize, sc.MinQty, sc.MinNotional, sc.MinPrice, sc.MaxPrice} {
+		if f[i], err = strconv.ParseFloat(v, 64); err != nil {
+			return nil, fmt.Errorf("traffic: %s: %q: %w", sc.Symbol, v, err)
 		}
-		*f.dst = d
 	}
-	if !m.tick.IsPositive() || !m.step.IsPositive() {
-		return nil, fmt.Errorf("traffic: %s: tick and step sizes must be positive", sc.Symbol)
-	}
+	tick, step, minQty, minNotional, minPrice, maxPrice := f[0], f[1], f[2], f[3], f[4], f[5]
 	mid, ok := demoMids[sc.BaseAsset]
 	if !ok {
-		mid = "100"
+		mid = 100
 	}
-	m.start = decimal.RequireFromString(mid)
+	m := &maker{sym: sc.Symbol, tag: tag, key: key, rng: rng,
+		formatPrice: spec.FormatPrice, formatQty: spec.FormatQty}
+	m.start = int64(math.Round(mid / tick))
 	m.mid = m.start
-	m.qty = levelQty(m.start, m.step, m.minQty, m.minNotional, decimal.NewFromInt(trafficLevelNotional))
+	m.lo = max(m.start/2, int64(math.Ceil(2*minPrice/tick)))
+	m.hi = min(2*m.start, int64(math.Floor(maxPrice/2/tick)))
+	if m.lo >= m.hi {
+		return nil, fmt.Errorf("traffic: %s: price filter %s-%s leaves no room around %g", sc.Symbol, sc.MinPrice, sc.MaxPrice, mid)
+	}
+	m.minLots = max(1, int64(math.Ceil(minQty/step-1e-9)))
+	m.lots = levelLots(mid, step, m.minLots, minNotional, trafficLevelNotional)
 	return m, nil
 }
 
-// levelPrice is the price of level l (0 nearest the mid) on a side: bids below the mid rounded
-// down to the tick, asks above it rounded up, trafficLevelStep apart.
-func levelPrice(mid, tick decimal.Decimal, l int, buy bool) decimal.Decimal {
-	off := decimal.NewFromFloat(trafficLevelStep).Mul(decimal.NewFromInt(int64(l + 1)))
+// demoMids are starting mid prices by base asset; others start at 100.
+var demoMids = map[string]float64{"BTC": 60000, "ETH": 3000, "SOL": 150}
+
+// levelPrice is the price in ticks of level l (0 nearest the mid) on a side: bids below the mid
+// rounded down, asks above it rounded up, trafficLevelStepBP apart.
+func levelPrice(mid int64, l int, buy bool) int64 {
+	off := int64(trafficLevelStepBP * (l + 1))
 	if buy {
-		return mid.Mul(decimal.NewFromInt(1).Sub(off)).Div(tick).Floor().Mul(tick)
+		return mid * (10000 - off) / 10000
 	}
-	return mid.Mul(decimal.NewFromInt(1).Add(off)).Div(tick).Ceil().Mul(tick)
+	return (mid*(10000+off) + 9999) / 10000
 }
 
-// levelQty is the quantity worth notional at price, rounded down to the step, at least minQty
-// and enough for minNotional.
-func levelQty(price, step, minQty, minNotional, notional decimal.Decimal) decimal.Decimal {
-	q := notional.Div(price).Div(step).Floor().Mul(step)
-	for q.LessThan(minQty) || q.Mul(price).LessThan(minNotional) {
-		q = q.Add(step)
+// levelLots is the number of lots worth about notional at price, at least minLots and enough
+// for minNotional.
+func levelLots(price, step float64, minLots int64, minNotional, notional float64) int64 {
+	lots := max(minLots, int64(notional/(price*step)))
+	for float64(lots)*step*price < minNotional {
+		lots++
 	}
-	return q
+	return lots
 }
 
-// drift moves the mid one random step, kept within half and twice the starting price and the
-// symbol's price filter.
+// drift moves the mid one random step, within [lo, hi].
 func (m *maker) drift() {
-	f := 1 + m.rng.NormFloat64()*trafficDrift
-	mid := m.mid.Mul(decimal.NewFromFloat(f))
-	lo, hi := m.start.Div(decimal.NewFromInt(2)), m.start.Mul(decimal.NewFromInt(2))
-	mid = decimal.Max(lo, decimal.Min(hi, mid))
-	if mid.GreaterThan(m.minPrice.Mul(decimal.NewFromInt(2))) && mid.LessThan(m.maxPrice.Div(decimal.NewFromInt(2))) {
-		m.mid = mid
-	}
+	mid := int64(math.Round(float64(m.mid) * (1 + m.rng.NormFloat64()*trafficDrift)))
+	m.mid = min(m.hi, max(m.lo, mid))
 }
 
 // nextID is a fresh client order id: ids are never reused, since the gateway dedupes orders by
@@ -389,7 +388,7 @@ func (m *maker) act(ctx context.Context, t *traffic) {
 	}
 	id := m.nextID()
 	p := url.Values{"symbol": {m.sym}, "side": {side}, "type": {"LIMIT"}, "timeInForce": {"GTC"},
-		"price": {levelPrice(m.mid, m.tick, l%trafficLevels, buy).String()}, "quantity": {m.qty.String()},
+		"price": {m.formatPrice(levelPrice(m.mid, l%trafficLevels, buy))}, "quantity": {m.formatQty(m.lots)},
 		"newClientOrderId": {id}, "newOrderRespType": {"ACK"}}
 	if m.ids[l] == "" {
 		a, err := t.signed(ctx, http.MethodPost, "/api/v3/order", m.key, p)
@@ -440,12 +439,13 @@ func newOrderPlaced(body []byte) bool {
 // taker crosses the book now and then: it reads the best bid and ask from a gateway and sends
 // a MARKET order or a LIMIT IOC at the opposite best price, for about one maker level.
 type taker struct {
-	t                 *traffic
-	sym, tag          string
-	key               apiCredentials
-	step, minQty, qty decimal.Decimal
-	rng               *rand.Rand
-	seq               int
+	t             *traffic
+	sym, tag      string
+	key           apiCredentials
+	lots, minLots int64
+	formatQty     func(int64) string
+	rng           *rand.Rand
+	seq           int
 }
 
 func (tk *taker) act(ctx context.Context) {
@@ -465,13 +465,12 @@ func (tk *taker) act(ctx context.Context) {
 	if !buy {
 		price, side = bt.BidPrice, "SELL"
 	}
-	if d, err := decimal.NewFromString(price); err != nil || !d.IsPositive() {
+	if f, err := strconv.ParseFloat(price, 64); err != nil || f <= 0 {
 		return // that side of the book is empty
 	}
-	qty := tk.qty.Mul(decimal.NewFromFloat(0.3 + tk.rng.Float64())).Div(tk.step).Floor().Mul(tk.step)
-	qty = decimal.Max(qty, tk.minQty)
+	lots := max(tk.minLots, int64(float64(tk.lots)*(0.3+tk.rng.Float64())))
 	tk.seq++
-	p := url.Values{"symbol": {tk.sym}, "side": {side}, "quantity": {qty.String()},
+	p := url.Values{"symbol": {tk.sym}, "side": {side}, "quantity": {tk.formatQty(lots)},
 		"newClientOrderId": {fmt.Sprintf("tk-%s-%s-%d", tk.tag, strings.ToLower(tk.sym), tk.seq)}, "newOrderRespType": {"ACK"}}
 	if tk.rng.IntN(2) == 0 {
 		p.Set("type", "MARKET")

@@ -14,58 +14,75 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/geomesh/geomesh/region"
 )
 
 func TestLevelPrice(t *testing.T) {
-	d := decimal.RequireFromString
 	tests := []struct {
-		mid, tick string
-		level     int
-		buy       bool
-		want      string
+		mid   int64 // ticks
+		level int
+		buy   bool
+		want  int64
 	}{
-		{"60000", "0.01", 0, true, "59940"},
-		{"60000", "0.01", 0, false, "60060"},
-		{"60000", "0.01", 2, true, "59820"},
-		{"60000", "0.01", 2, false, "60180"},
-		{"150.005", "0.01", 0, true, "149.85"},  // 149.854995 rounded down
-		{"150.005", "0.01", 0, false, "150.16"}, // 150.155005 rounded up
-		{"3000", "0.5", 1, true, "2994"},
-		{"3000", "0.5", 1, false, "3006"},
+		{6000000, 0, true, 5994000},
+		{6000000, 0, false, 6006000},
+		{6000000, 2, true, 5982000},
+		{6000000, 2, false, 6018000},
+		{15001, 0, true, 14985},  // 14985.999 rounded down
+		{15001, 0, false, 15017}, // 15016.001 rounded up
+		{15000, 1, true, 14970},
+		{15000, 1, false, 15030},
+		{1, 0, true, 0},
+		{1, 0, false, 2},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s/%s/%d/%v", tt.mid, tt.tick, tt.level, tt.buy), func(t *testing.T) {
-			got := levelPrice(d(tt.mid), d(tt.tick), tt.level, tt.buy)
-			if !got.Equal(d(tt.want)) {
-				t.Errorf("levelPrice = %s, want %s", got, tt.want)
+		t.Run(fmt.Sprintf("%d/%d/%v", tt.mid, tt.level, tt.buy), func(t *testing.T) {
+			if got := levelPrice(tt.mid, tt.level, tt.buy); got != tt.want {
+				t.Errorf("levelPrice = %d, want %d", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestLevelQty(t *testing.T) {
-	d := decimal.RequireFromString
+func TestLevelLots(t *testing.T) {
 	tests := []struct {
-		price, step, minQty, minNotional, notional string
-		want                                       string
+		price, step float64
+		minLots     int64
+		minNotional float64
+		notional    float64
+		want        int64
 	}{
-		{"60000", "0.00001", "0.00001", "5", "250", "0.00416"},
-		{"3000", "0.0001", "0.0001", "5", "250", "0.0833"},
-		{"150", "0.00001", "0.00001", "5", "250", "1.66666"},
-		{"100", "1", "1", "5", "50", "1"},          // floor(0.5) = 0, raised to minQty
-		{"3", "1", "1", "5", "2", "2"},             // 1 lot is 3 < minNotional 5: two lots
-		{"60000", "0.1", "0.1", "5", "250", "0.1"}, // 0.0041 floors to 0: one lot
+		{60000, 0.00001, 1, 5, 250, 416},
+		{3000, 0.0001, 1, 5, 250, 833},
+		{150, 0.00001, 1, 5, 250, 166666},
+		{100, 1, 1, 5, 50, 1}, // 0.5 lots: at least one
+		{3, 1, 1, 5, 2, 2},    // one lot is 3 < minNotional 5: two lots
+		{60000, 0.1, 2, 5, 250, 2},
 	}
 	for _, tt := range tests {
-		t.Run(tt.price+"/"+tt.step, func(t *testing.T) {
-			got := levelQty(d(tt.price), d(tt.step), d(tt.minQty), d(tt.minNotional), d(tt.notional))
-			if !got.Equal(d(tt.want)) {
-				t.Errorf("levelQty = %s, want %s", got, tt.want)
+		t.Run(fmt.Sprintf("%g/%g", tt.price, tt.step), func(t *testing.T) {
+			if got := levelLots(tt.price, tt.step, tt.minLots, tt.minNotional, tt.notional); got != tt.want {
+				t.Errorf("levelLots = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestNewMaker checks the maker's quotes for a demo symbol: prices and quantities in the
+// symbol's format, the mid's walk bounded.
+func TestNewMaker(t *testing.T) {
+	m, err := newMaker(region.DemoSymbol("BTCUSDT", "BTC", "USDT", "us-east"), apiCredentials{}, "t", rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, q := m.formatPrice(levelPrice(m.mid, 0, true)), m.formatQty(m.lots); p != "59940.00000000" || q != "0.00416000" {
+		t.Errorf("first bid %s x %s, want 59940.00000000 x 0.00416000", p, q)
+	}
+	for range 10000 {
+		m.drift()
+		if m.mid < m.lo || m.mid > m.hi || m.lo != 3000000 || m.hi != 12000000 {
+			t.Fatalf("mid %d outside [%d, %d]", m.mid, m.lo, m.hi)
+		}
 	}
 }
 
@@ -201,6 +218,8 @@ func TestStartTrafficRefuses(t *testing.T) {
 	sym := region.DemoSymbol("BTCUSDT", "BTC", "USDT", "us-east")
 	bad := sym
 	bad.TickSize = "x"
+	narrow := sym
+	narrow.MinPrice, narrow.MaxPrice = "50000", "70000"
 	tests := []struct {
 		name string
 		cfg  trafficConfig
@@ -210,7 +229,9 @@ func TestStartTrafficRefuses(t *testing.T) {
 		{"no gateway", trafficConfig{Rate: 1}, "no gateway"},
 		{"keys", trafficConfig{Rate: 1, URLs: []string{"http://x"}, Symbols: []region.SymbolConfig{sym}}, "0 maker keys for 1 symbols"},
 		{"spec", trafficConfig{Rate: 1, URLs: []string{"http://x"}, Symbols: []region.SymbolConfig{bad},
-			Makers: []apiCredentials{{}}}, "tick size"},
+			Makers: []apiCredentials{{}}}, "tick"},
+		{"price filter", trafficConfig{Rate: 1, URLs: []string{"http://x"}, Symbols: []region.SymbolConfig{narrow},
+			Makers: []apiCredentials{{}}}, "leaves no room"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
