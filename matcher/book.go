@@ -285,8 +285,9 @@ func (b *Book) rest(oi int32) {
 // if needed, and returns the level's new total (the caller records the depth change).
 func (b *Book) linkLevel(o *order, oi int32) int64 {
 	bs := &b.side[o.side]
-	li := bs.ladder.level(o.price)
-	if li < 0 {
+	cell, ok := bs.ladder.cell(o.price)
+	li := *cell
+	if !ok {
 		if li = b.freeLevel; li != none {
 			b.freeLevel = b.levels[li].next
 		} else {
@@ -294,7 +295,7 @@ func (b *Book) linkLevel(o *order, oi int32) int64 {
 			li = int32(len(b.levels) - 1)
 		}
 		b.levels[li] = level{price: o.price, head: none, tail: none}
-		bs.ladder.add(o.price, li)
+		*cell = li
 		bs.levels++
 	}
 	lv := &b.levels[li]

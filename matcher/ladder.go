@@ -105,26 +105,25 @@ func (l *ladder) levelSlow(p int64) int32 {
 
 // add records level li at price p, which must be unoccupied.
 func (l *ladder) add(p int64, li int32) {
+	c, _ := l.cell(p)
+	*c = li
+}
+
+// cell returns the cell holding the level index of price p and whether p was set. An unset p
+// becomes set: the caller stores its level index in the cell before changing the ladder again.
+// One lookup serves both the search for a price's level and the insertion of a new one.
+func (l *ladder) cell(p int64) (*int32, bool) {
 	key := p >> chunkShift
-	c := l.chunkAt(key)
-	if c == nil {
-		pos, _ := l.find(key)
-		var idx int32
-		if n := len(l.freeChunk); n > 0 {
-			idx = l.freeChunk[n-1]
-			l.freeChunk = l.freeChunk[:n-1]
-		} else {
-			idx = int32(len(l.chunks))
-			l.chunks = append(l.chunks, chunk{})
-		}
-		l.keys = append(l.keys, chunkRef{})
-		copy(l.keys[pos+1:], l.keys[pos:])
-		l.keys[pos] = chunkRef{key: key, idx: idx}
-		l.last = int32(pos)
-		l.hotKey, l.hot = key, idx
-		c = &l.chunks[idx]
+	var c *chunk
+	if l.hot >= 0 && l.hotKey == key {
+		c = &l.chunks[l.hot]
+	} else if c = l.chunkAtSlow(key); c == nil {
+		c = l.newChunk(key)
 	}
-	w := (p >> 6) & 63
+	w, bit := (p>>6)&63, uint64(1)<<(p&63)
+	if c.words[w]&bit != 0 {
+		return &l.pages[c.pages[w]][p&63], true
+	}
 	if c.words[w] == 0 {
 		var pg int32
 		if n := len(l.freePage); n > 0 {
@@ -137,8 +136,7 @@ func (l *ladder) add(p int64, li int32) {
 		c.pages[w] = pg
 		c.sum |= 1 << w
 	}
-	c.words[w] |= 1 << (p & 63)
-	l.pages[c.pages[w]][p&63] = li
+	c.words[w] |= bit
 	if l.n == 0 || p < l.lo {
 		l.lo = p
 	}
@@ -146,6 +144,26 @@ func (l *ladder) add(p int64, li int32) {
 		l.hi = p
 	}
 	l.n++
+	return &l.pages[c.pages[w]][p&63], false
+}
+
+// newChunk inserts an empty chunk with key (not present) and makes it the hot chunk.
+func (l *ladder) newChunk(key int64) *chunk {
+	pos, _ := l.find(key)
+	var idx int32
+	if n := len(l.freeChunk); n > 0 {
+		idx = l.freeChunk[n-1]
+		l.freeChunk = l.freeChunk[:n-1]
+	} else {
+		idx = int32(len(l.chunks))
+		l.chunks = append(l.chunks, chunk{})
+	}
+	l.keys = append(l.keys, chunkRef{})
+	copy(l.keys[pos+1:], l.keys[pos:])
+	l.keys[pos] = chunkRef{key: key, idx: idx}
+	l.last = int32(pos)
+	l.hotKey, l.hot = key, idx
+	return &l.chunks[idx]
 }
 
 // remove forgets the level at price p.
