@@ -465,6 +465,39 @@ func (r *run) rollOne(rg string) (problems, notes []string) {
 	return problems, notes
 }
 
+// streamsOf describes the CMD_ and EVT_ streams of sym (last sequence, leader, replicas with
+// their lag), the evidence when the log check fails.
+func (r *run) streamsOf(sym string) string {
+	js, err := r.js()
+	if err != nil {
+		return err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out []string
+	for _, name := range []string{"CMD_" + sym, "EVT_" + sym} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		desc := fmt.Sprintf("%s: last seq %d", name, info.State.LastSeq)
+		if c := info.Cluster; c != nil {
+			desc += ", leader " + c.Leader
+			for _, p := range c.Replicas {
+				desc += fmt.Sprintf(", replica %s current=%v lag=%d active=%v", p.Name, p.Current, p.Lag, p.Active.Round(time.Millisecond))
+			}
+		}
+		out = append(out, desc)
+	}
+	return strings.Join(out, "; ")
+}
+
 // leadersOn lists the streams (KV buckets included) whose leader is a server of region rg.
 func (r *run) leadersOn(rg string) []string {
 	js, err := r.js()
@@ -722,7 +755,7 @@ func (r *run) checkInvariants() []string {
 			return nil
 		})
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("VerifyLog %s: %v", sc.Symbol, err))
+			problems = append(problems, fmt.Sprintf("VerifyLog %s: %v; %s", sc.Symbol, err, r.streamsOf(sc.Symbol)))
 			continue
 		}
 		commands += rep.Commands
