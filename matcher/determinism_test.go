@@ -143,7 +143,7 @@ func TestDeterminism(t *testing.T) {
 	final := first.Hash()
 	checkInvariants(t, first)
 	c := first.Counters()
-	t.Logf("%d commands: %d orders, %d trades, %d open at the end", n, c.LastOrderID, c.LastTradeID, c.OpenOrders)
+	t.Logf("%d commands: last order id %d, %d trades, %d open at the end", n, c.LastOrderID, c.LastTradeID, c.OpenOrders)
 	if c.LastTradeID < uint64(n)/50 || c.OpenOrders == 0 {
 		t.Fatalf("log too quiet to test anything: %+v", c)
 	}
