@@ -20,10 +20,10 @@ import (
 
 // testOptions are the flags' defaults for a short, small run.
 func testOptions(t *testing.T) options {
-	return options{rate: 80, duration: 4 * time.Second, resp: []string{"ACK", "FULL"}, wsFraction: 0.3,
+	return options{rate: 40, duration: 4 * time.Second, resp: []string{"ACK", "FULL"}, wsFraction: 0.3,
 		wsConns: 4, httpConns: 16, mix: mix{place: 50, cancel: 25, replace: 20, cross: 5}, maxOpen: 10, levels: 20,
-		journal: filepath.Join(t.TempDir(), "journal.ndjson"), retry: true, requestTimeout: 30 * time.Second,
-		recvWindow: 30000, maxInFlight: 1000, rawRate: 20, rawSize: 160, rawReplicas: 3, output: "json",
+		journal: filepath.Join(t.TempDir(), "journal.ndjson"), retry: true, requestTimeout: time.Minute,
+		recvWindow: 60000, maxInFlight: 1000, rawRate: 20, rawSize: 160, rawReplicas: 3, output: "json",
 		maxErrors: -1, seed: 7}
 }
 
@@ -100,7 +100,7 @@ func TestLoadLosesNothingWhenRegionsRefuse(t *testing.T) {
 	targets[2].url = closedPort(t) // ap-south's target refuses connections
 	l := newLoader(o, targets, accounts, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer l.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := l.setupSymbols(ctx); err != nil {
 		t.Fatal(err)
