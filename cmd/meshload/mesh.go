@@ -127,11 +127,12 @@ func (m *localMesh) start(ctx context.Context, noGateways bool) error {
 // awaitTrading polls until every symbol's ownership record is TRADING and a node of its home
 // region runs its matcher at the record's epoch.
 func (m *localMesh) awaitTrading(ctx context.Context, began time.Time) error {
-	tick := time.NewTicker(25 * time.Millisecond)
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	lastReport := time.Now()
 	for {
 		missing, trading := "", 0
+		running := m.running()
 		for _, sc := range m.symbols {
 			rec := m.nodes[0].Owner(sc.Symbol)
 			why := ""
@@ -140,7 +141,7 @@ func (m *localMesh) awaitTrading(ctx context.Context, began time.Time) error {
 				why = sc.Symbol + " has no owner"
 			case rec.Phase != proto.Phase_PHASE_TRADING:
 				why = sc.Symbol + " is " + rec.Phase.String()
-			case !m.matching(rec):
+			case running[rec.HomeRegion][rec.Symbol] != rec.Epoch:
 				why = fmt.Sprintf("%s: no matcher in %s at epoch %d", sc.Symbol, rec.HomeRegion, rec.Epoch)
 			default:
 				trading++
@@ -164,13 +165,19 @@ func (m *localMesh) awaitTrading(ctx context.Context, began time.Time) error {
 	}
 }
 
-func (m *localMesh) matching(rec *proto.OwnershipRecord) bool {
+// running is, per region, the epoch of every matcher its nodes run (one Matching call per node:
+// it builds a map, and a poll of hundreds of symbols must not cost the mesh it measures).
+func (m *localMesh) running() map[string]map[string]uint64 {
+	out := map[string]map[string]uint64{}
 	for _, n := range m.nodes {
-		if epoch, ok := n.Matching()[rec.Symbol]; ok && n.RegionName() == rec.HomeRegion && epoch == rec.Epoch {
-			return true
+		if out[n.RegionName()] == nil {
+			out[n.RegionName()] = map[string]uint64{}
+		}
+		for sym, epoch := range n.Matching() {
+			out[n.RegionName()][sym] = epoch
 		}
 	}
-	return false
+	return out
 }
 
 // homes counts the symbols homed in each region.
