@@ -12,7 +12,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/geomesh/geomesh/region/client"
 	"github.com/geomesh/geomesh/region/status"
 )
 
@@ -34,11 +33,7 @@ func newStatusView(g *Gateway) *statusView {
 
 // watchStatus follows KV STATUS (re-established by the caller when it fails).
 func (g *Gateway) watchStatus(ctx context.Context) error {
-	kv, err := g.js.KeyValue(ctx, client.BucketStatus)
-	if err != nil {
-		return err
-	}
-	return g.status.cache.Watch(ctx, kv)
+	return g.status.cache.Watch(ctx, g.js)
 }
 
 // statusRoutes registers the status endpoints on mux.

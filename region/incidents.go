@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/geomesh/geomesh/mesh"
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region/status"
 )
@@ -42,8 +44,7 @@ import (
 // their own at scheduled_for and scheduled_until.
 
 // statusEvery bounds how often the controller recomputes components and maintenances; failover
-// incidents are checked on every controller tick so that an outage is recorded before the
-// failover of the same tick moves its symbols.
+// incidents are checked every round of statusLoop (100 ms).
 const statusEvery = 200 * time.Millisecond
 
 // statusService is a node's view of the STATUS bucket and, on controller nodes, the webhook
@@ -53,11 +54,13 @@ type statusService struct {
 	cache *status.Cache
 	disp  *status.Dispatcher
 
-	lastRun time.Time
+	lastRun time.Time // statusLoop only
+
+	mu sync.Mutex
 	// downSyms remembers, per region seen down without an open incident, the symbols homed
 	// there when the controller first saw it down: the failover of the same tick moves them,
 	// and writing the incident can fail for seconds (STATUS may be electing a new leader after
-	// the region's loss). Controller goroutine only.
+	// the region's loss).
 	downSyms map[string][]string
 }
 
@@ -79,7 +82,7 @@ func (n *Node) startStatus(ctx context.Context) error {
 	go func() {
 		defer n.wg.Done()
 		for ctx.Err() == nil {
-			if err := s.cache.Watch(ctx, st.KV); err != nil {
+			if err := s.cache.Watch(ctx, n.js); err != nil {
 				n.log.Debug("status_watch", slog.Any("err", err))
 			}
 			select {
@@ -88,6 +91,13 @@ func (n *Node) startStatus(ctx context.Context) error {
 			}
 		}
 	}()
+	if n.ctrl != nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.ctrl.statusLoop(ctx)
+		}()
+	}
 	if n.cfg.hasRole(RoleController) && len(n.cfg.Webhooks) > 0 {
 		s.disp = &status.Dispatcher{Store: st, Cache: s.cache, Hooks: n.cfg.Webhooks,
 			Renderer: StatusRenderer(n.cfg.StatusPageURL), Node: n.cfg.NodeID, Active: n.ControllerActive,
@@ -101,6 +111,13 @@ func (n *Node) startStatus(ctx context.Context) error {
 	return nil
 }
 
+// offer hands a record this node just wrote to its webhook dispatcher (nil: none).
+func (s *statusService) offer(in *status.Incident) {
+	if s != nil && s.disp != nil {
+		s.disp.Offer(in)
+	}
+}
+
 // StatusSnapshot is the node's current view of the STATUS bucket (empty before ready).
 func (n *Node) StatusSnapshot() *status.Snapshot {
 	if n.status == nil {
@@ -109,19 +126,17 @@ func (n *Node) StatusSnapshot() *status.Snapshot {
 	return n.status.cache.Snapshot()
 }
 
-// statusTick is the controller's status step (see the top of this file).
-func (c *controller) statusTick(ctx context.Context) {
+// statusTick runs in the controller's loop right before failover, and only reads memory (no
+// I/O, so a STATUS bucket without a leader never delays a failover): it remembers the symbols
+// homed in each region the moment it is first seen down, for its incident (statusLoop).
+func (c *controller) statusTick(context.Context) {
 	s := c.n.status
 	if s == nil {
 		return
 	}
-	select {
-	case <-s.cache.Ready():
-	default:
-		return // act on the bucket's content only
-	}
 	snap := s.cache.Snapshot()
-	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.downSyms == nil {
 		s.downSyms = map[string][]string{}
 	}
@@ -129,15 +144,61 @@ func (c *controller) statusTick(ctx context.Context) {
 		if h.Region == c.n.cfg.Region {
 			continue
 		}
-		state := h.State.String()
 		_, remembered := s.downSyms[h.Region]
 		switch open := c.openFailoverIncident(snap, h.Region) != nil; {
-		case state != "down" || open:
+		case h.State != mesh.RegionDown || open:
 			delete(s.downSyms, h.Region)
 		case !remembered:
 			s.downSyms[h.Region] = c.homedIn(h.Region)
 		}
-		c.failoverIncident(ctx, snap, h.Region, state, now)
+	}
+}
+
+// remembered returns the symbols statusTick remembered for region (nil: none).
+func (s *statusService) remembered(region string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.downSyms[region]
+}
+
+// statusTimeout bounds one round of status work (a STATUS bucket electing a leader can leave
+// requests unanswered).
+const statusTimeout = 3 * time.Second
+
+// statusLoop is the status automation of a controller node: it works only while the node is
+// the active controller, in its own goroutine, so that the status bucket never delays the
+// controller's failovers and plans.
+func (c *controller) statusLoop(ctx context.Context) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !c.active() {
+			continue
+		}
+		select {
+		case <-c.n.status.cache.Ready():
+		default:
+			continue // act on the bucket's content only
+		}
+		wctx, cancel := context.WithTimeout(ctx, statusTimeout)
+		c.statusWork(wctx)
+		cancel()
+	}
+}
+
+func (c *controller) statusWork(ctx context.Context) {
+	s := c.n.status
+	snap := s.cache.Snapshot()
+	now := time.Now()
+	for _, h := range c.n.mesh.Regions() {
+		if h.Region != c.n.cfg.Region {
+			c.failoverIncident(ctx, snap, h.Region, h.State.String(), now)
+		}
 	}
 	if now.Sub(s.lastRun) < statusEvery {
 		return
@@ -278,10 +339,14 @@ func (c *controller) openFailoverIncident(snap *status.Snapshot, region string) 
 func (c *controller) failoverIncident(ctx context.Context, snap *status.Snapshot, region, state string, now time.Time) {
 	in := c.openFailoverIncident(snap, region)
 	if in == nil {
-		if state == "down" {
-			c.ensureFailoverIncident(ctx, snap, region, now)
+		if state != "down" {
+			return
 		}
-		return
+		// Open it, or read it if the cache has not caught up yet: the incident's progress must
+		// not wait for this node's watch of STATUS.
+		if in = c.ensureFailoverIncident(ctx, snap, region, now); in == nil {
+			return
+		}
 	}
 	// What the incident should say now.
 	type step struct{ status, body string }
@@ -326,7 +391,11 @@ func (c *controller) failoverIncident(ctx context.Context, snap *status.Snapshot
 		body := "Every moved symbol is trading again on its new home"
 		var list []string
 		for _, sym := range in.Symbols {
-			list = append(list, fmt.Sprintf("%s %s on %s", sym, strings.TrimPrefix(homes[sym].GetPhase().String(), "PHASE_"), homes[sym].GetHomeRegion()))
+			phase := homes[sym].GetPhase()
+			if phase == proto.Phase_PHASE_HALT {
+				body = "Every moved symbol has settled on its new home; halted ones wait for an operator (meshctl resume)"
+			}
+			list = append(list, fmt.Sprintf("%s %s on %s", sym, strings.TrimPrefix(phase.String(), "PHASE_"), homes[sym].GetHomeRegion()))
 		}
 		if len(list) > 0 {
 			body += ": " + strings.Join(list, ", ")
@@ -376,6 +445,7 @@ func (c *controller) failoverIncident(ctx context.Context, snap *status.Snapshot
 		c.log.Warn("status_incident_update_failed", slog.String("incident", in.ID), slog.Any("err", err))
 		return
 	}
+	c.n.status.offer(next)
 	c.log.Info("status_incident", slog.String("incident", in.ID), slog.String("region", region), slog.String("status", next.Status))
 	if !next.Open() {
 		c.dropPointer(ctx, region, next.ID)
@@ -386,8 +456,8 @@ var incidentOrder = []string{status.Investigating, status.Identified, status.Mon
 
 // ensureFailoverIncident creates region's incident: the pointer first (compare-and-swap), then
 // the record. A pointer to a resolved incident is stale (its controller died between resolving
-// and dropping it) and is dropped.
-func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Snapshot, region string, now time.Time) {
+// and dropping it) and is dropped. It returns the open incident (nil: try again next tick).
+func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Snapshot, region string, now time.Time) *status.Incident {
 	kv := c.n.status.store.KV
 	id := ""
 	e, err := kv.Get(ctx, status.OpenKey(region))
@@ -395,10 +465,10 @@ func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Sn
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		id = fmt.Sprintf("inc-%s-%s", region, strconv.FormatInt(now.UnixMilli(), 36))
 		if _, err := kv.Create(ctx, status.OpenKey(region), []byte(id)); err != nil {
-			return // another controller won (retried next tick)
+			return nil // another controller won (retried next tick)
 		}
 	case err != nil:
-		return
+		return nil
 	default:
 		id = string(e.Value())
 		var cur status.Incident
@@ -406,14 +476,15 @@ func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Sn
 		if gerr == nil {
 			if !cur.Open() {
 				_ = kv.Delete(ctx, status.OpenKey(region), jetstream.LastRevision(e.Revision()))
+				return nil
 			}
-			return // open: the cache has not caught up yet
+			return &cur // open: the cache has not caught up yet
 		}
 		if !errors.Is(gerr, status.ErrNotFound) {
-			return
+			return nil
 		}
 	}
-	syms := c.n.status.downSyms[region]
+	syms := c.n.status.remembered(region)
 	if syms == nil {
 		syms = c.homedIn(region)
 	}
@@ -428,11 +499,15 @@ func (c *controller) ensureFailoverIncident(ctx context.Context, snap *status.Sn
 		body += "No symbols are homed there; clients of its gateway should use another region."
 	}
 	in.AddUpdate(status.Investigating, body, c.actor(), now, affected(snap, region, "", status.MajorOutage))
-	if _, err := c.n.status.store.Create(ctx, in.Key(), in); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		c.log.Warn("status_incident_create_failed", slog.String("incident", id), slog.Any("err", err))
-		return
+	if _, err := c.n.status.store.Create(ctx, in.Key(), in); err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			c.log.Warn("status_incident_create_failed", slog.String("incident", id), slog.Any("err", err))
+		}
+		return nil
 	}
+	c.n.status.offer(in)
 	c.log.Warn("status_incident_opened", slog.String("incident", id), slog.String("region", region), slog.Any("symbols", syms))
+	return in
 }
 
 // homedIn lists the symbols homed in region, sorted.
@@ -507,6 +582,7 @@ func (c *controller) createEvacMaintenance(ctx context.Context, snap *status.Sna
 		c.log.Warn("status_maintenance_create_failed", slog.String("maintenance", id), slog.Any("err", err))
 		return
 	}
+	c.n.status.offer(m)
 	c.log.Info("status_maintenance_opened", slog.String("maintenance", id), slog.String("region", p.Region))
 }
 
@@ -519,7 +595,7 @@ func (c *controller) completeEvacMaintenance(ctx context.Context, p *proto.Plan,
 	}
 	body := fmt.Sprintf("Evacuation of %s finished: %d of %d symbol(s) moved (plan %s %s). The region stays cordoned until restored.",
 		p.Region, moved, len(p.Steps), p.Id, strings.ToLower(strings.TrimPrefix(p.State.String(), "PLAN_STATE_")))
-	_, err := status.Modify(ctx, c.n.status.store, status.KeyOf(status.KindMaintenance, id), func(m *status.Incident) error {
+	done, err := status.Modify(ctx, c.n.status.store, status.KeyOf(status.KindMaintenance, id), func(m *status.Incident) error {
 		if !m.Open() {
 			return status.ErrNoChange
 		}
@@ -528,10 +604,13 @@ func (c *controller) completeEvacMaintenance(ctx context.Context, p *proto.Plan,
 		m.AddUpdate(status.Completed, body, c.actor(), now, nil)
 		return nil
 	})
-	if err != nil && !errors.Is(err, status.ErrNotFound) {
-		c.log.Warn("status_maintenance_update_failed", slog.String("maintenance", id), slog.Any("err", err))
+	if err != nil {
+		if !errors.Is(err, status.ErrNotFound) { // not visible yet: next tick
+			c.log.Warn("status_maintenance_update_failed", slog.String("maintenance", id), slog.Any("err", err))
+		}
 		return
 	}
+	c.n.status.offer(done)
 	c.log.Info("status_maintenance_completed", slog.String("maintenance", id))
 }
 
@@ -550,7 +629,7 @@ func (c *controller) scheduledMaintenances(ctx context.Context, snap *status.Sna
 		default:
 			continue
 		}
-		_, err := status.Modify(ctx, c.n.status.store, m.Key(), func(cur *status.Incident) error {
+		cur, err := status.Modify(ctx, c.n.status.store, m.Key(), func(cur *status.Incident) error {
 			if cur.Status != m.Status {
 				return status.ErrNoChange
 			}
@@ -559,7 +638,9 @@ func (c *controller) scheduledMaintenances(ctx context.Context, snap *status.Sna
 		})
 		if err != nil {
 			c.log.Warn("status_maintenance_update_failed", slog.String("maintenance", m.ID), slog.Any("err", err))
+			continue
 		}
+		c.n.status.offer(cur)
 	}
 }
 
@@ -633,6 +714,7 @@ func (n *Node) CreateIncident(ctx context.Context, req IncidentRequest) (*status
 	if _, err := st.Create(ctx, in.Key(), in); err != nil {
 		return nil, err
 	}
+	n.status.offer(in)
 	return in, nil
 }
 
@@ -646,7 +728,7 @@ func (n *Node) UpdateIncident(ctx context.Context, kind, id string, req Incident
 	if strings.TrimSpace(req.Body) == "" {
 		return nil, fmt.Errorf("%w: a message (body) is required", status.ErrInvalid)
 	}
-	return status.Modify(ctx, st, status.KeyOf(kind, id), func(in *status.Incident) error {
+	in, err := status.Modify(ctx, st, status.KeyOf(kind, id), func(in *status.Incident) error {
 		next := cmpOr(req.Status, in.Status)
 		if kind == status.KindIncident && !status.ValidIncidentStatus(next) ||
 			kind == status.KindMaintenance && !status.ValidMaintenanceStatus(next) {
@@ -658,6 +740,10 @@ func (n *Node) UpdateIncident(ctx context.Context, kind, id string, req Incident
 		in.AddUpdate(next, strings.TrimSpace(req.Body), req.Actor, time.Now(), nil)
 		return nil
 	})
+	if err == nil {
+		n.status.offer(in)
+	}
+	return in, err
 }
 
 // CreateMaintenance schedules a maintenance: in_progress at once when the window has started
@@ -693,6 +779,7 @@ func (n *Node) CreateMaintenance(ctx context.Context, req IncidentRequest) (*sta
 	if _, err := st.Create(ctx, m.Key(), m); err != nil {
 		return nil, err
 	}
+	n.status.offer(m)
 	return m, nil
 }
 

@@ -22,6 +22,8 @@ var (
 	ErrNotFound = errors.New("status: not found")
 	// ErrConflict: a compare-and-swap kept losing to other writers.
 	ErrConflict = errors.New("status: conflicting updates")
+	// ErrStalled: a watch of the bucket stopped delivering (its stream lost its leader).
+	ErrStalled = errors.New("status: watch stalled")
 )
 
 // ComponentStatus is a Statuspage component status.

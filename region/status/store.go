@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -93,31 +94,59 @@ var ErrNoChange = errors.New("status: no change")
 
 // Modify reads key, applies mutate and writes it back by compare-and-swap, retrying on
 // conflicts. It returns the record as stored (unchanged when mutate returned ErrNoChange).
+//
+// KV reads are direct gets that any replica answers, so a record written a moment ago may be
+// missing or older on the replica asked: a missing key is read again a few times, and a lost
+// compare-and-swap waits a little before reading again.
 func Modify[T any](ctx context.Context, s *Store, key string, mutate func(*T) error) (*T, error) {
+	v, _, err := modify(ctx, s, key, mutate)
+	return v, err
+}
+
+func modify[T any](ctx context.Context, s *Store, key string, mutate func(*T) error) (*T, uint64, error) {
+	missing := 0
 	for attempt := 0; attempt < 10; attempt++ {
+		if attempt > 0 && !pause(ctx, time.Duration(attempt)*20*time.Millisecond) {
+			return nil, 0, ctx.Err()
+		}
 		v := new(T)
 		rev, err := s.Get(ctx, key, v)
+		if errors.Is(err, ErrNotFound) && missing < 3 {
+			missing++
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if err := mutate(v); errors.Is(err, ErrNoChange) {
-			return v, nil
+			return v, rev, nil
 		} else if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		b, err := Encode(v)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		_, err = s.KV.Update(ctx, key, b, rev)
+		next, err := s.KV.Update(ctx, key, b, rev)
 		if err == nil {
-			return v, nil
+			return v, next, nil
 		}
 		if !isConflict(err) {
-			return nil, fmt.Errorf("update %s: %w", key, err)
+			return nil, 0, fmt.Errorf("update %s: %w", key, err)
 		}
 	}
-	return nil, fmt.Errorf("update %s: %w", key, ErrConflict)
+	return nil, 0, fmt.Errorf("update %s: %w", key, ErrConflict)
+}
+
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func isConflict(err error) bool {
@@ -174,9 +203,23 @@ func (c *Cache) Subscribe() (<-chan struct{}, func()) {
 	}
 }
 
-// Watch follows kv until ctx ends or the watch fails; call it again to resume (the cache
-// reloads the whole bucket from the new watch).
-func (c *Cache) Watch(ctx context.Context, kv jetstream.KeyValue) error {
+// stallCheck is how often Watch compares the stream's last sequence with what it received.
+const stallCheck = 300 * time.Millisecond
+
+// Watch follows the bucket through js until ctx ends or the watch fails; call it again to
+// resume (the cache reloads the whole bucket from the new watch).
+//
+// A watch is an ordered consumer: when the bucket's stream leader is lost with a region, it
+// notices only after missed heartbeats (about 10 s), and re-creating it right after a leader
+// election can wait seconds more. So every 300 ms Watch reads the stream's last sequence, and
+// when a sequence that existed at the previous check has still not arrived it reads the missing
+// ones itself with direct gets, which any replica answers (the watch's late copies are ignored:
+// an entry never goes back to an older revision). If that fails too it ends with ErrStalled.
+func (c *Cache) Watch(ctx context.Context, js jetstream.JetStream) error {
+	kv, err := js.KeyValue(ctx, client.BucketStatus)
+	if err != nil {
+		return fmt.Errorf("open bucket %s: %w", client.BucketStatus, err)
+	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", client.BucketStatus, err)
@@ -184,10 +227,27 @@ func (c *Cache) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 	defer func() { _ = w.Stop() }()
 	initial := map[string]decoded{}
 	loading := true
+	tick := time.NewTicker(stallCheck)
+	defer tick.Stop()
+	var received, existed uint64
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick.C:
+			if !loading && existed > received {
+				if err := c.catchUp(ctx, js, received, existed); err != nil {
+					return fmt.Errorf("%w: received revision %d, the stream had %d at the previous check: %v", ErrStalled, received, existed, err)
+				}
+				received = existed
+			}
+			sctx, cancel := context.WithTimeout(ctx, time.Second)
+			if st, err := kv.Status(sctx); err == nil {
+				if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok && bs.StreamInfo() != nil {
+					existed = bs.StreamInfo().State.LastSeq
+				}
+			}
+			cancel()
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errors.New("watch closed")
@@ -197,17 +257,45 @@ func (c *Cache) Watch(ctx context.Context, kv jetstream.KeyValue) error {
 				c.replace(initial)
 				continue
 			}
+			received = max(received, e.Revision())
+			deleted := e.Operation() != jetstream.KeyValuePut
 			if loading {
-				if e.Operation() == jetstream.KeyValuePut {
-					initial[e.Key()] = c.decode(e)
-				} else {
+				if deleted {
 					delete(initial, e.Key())
+				} else {
+					initial[e.Key()] = c.decode(e.Key(), e.Revision(), e.Value())
 				}
 				continue
 			}
-			c.apply(e)
+			c.apply(e.Key(), e.Revision(), e.Value(), deleted)
 		}
 	}
+}
+
+// catchUp reads stream sequences from+1..to with direct gets and applies them.
+func (c *Cache) catchUp(ctx context.Context, js jetstream.JetStream, from, to uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	stream, err := js.Stream(ctx, "KV_"+client.BucketStatus)
+	if err != nil {
+		return err
+	}
+	prefix := "$KV." + client.BucketStatus + "."
+	for seq := from + 1; seq <= to; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // superseded (history 1) or removed
+		}
+		if err != nil {
+			return err
+		}
+		key, ok := strings.CutPrefix(m.Subject, prefix)
+		if !ok {
+			continue
+		}
+		c.apply(key, seq, m.Data, m.Header.Get("KV-Operation") != "")
+	}
+	return nil
 }
 
 func (c *Cache) replace(entries map[string]decoded) {
@@ -219,17 +307,18 @@ func (c *Cache) replace(entries map[string]decoded) {
 	c.notify()
 }
 
-func (c *Cache) apply(e jetstream.KeyValueEntry) {
-	var d decoded
-	if e.Operation() == jetstream.KeyValuePut {
-		d = c.decode(e)
+// apply records one change of key at revision rev, unless the cache already has a newer one.
+func (c *Cache) apply(key string, rev uint64, value []byte, deleted bool) {
+	d := decoded{rev: rev, deleted: deleted}
+	if !deleted {
+		d = c.decode(key, rev, value)
 	}
 	c.mu.Lock()
-	if e.Operation() == jetstream.KeyValuePut {
-		c.entries[e.Key()] = d
-	} else {
-		delete(c.entries, e.Key())
+	if cur, ok := c.entries[key]; ok && cur.rev >= rev {
+		c.mu.Unlock()
+		return
 	}
+	c.entries[key] = d
 	c.rebuildLocked()
 	c.mu.Unlock()
 	c.notify()
@@ -246,32 +335,33 @@ func (c *Cache) notify() {
 	}
 }
 
-// decoded is one entry of the bucket, decoded once when it arrives.
+// decoded is one entry of the bucket, decoded once when it arrives (deleted: a tombstone that
+// keeps the revision of the delete).
 type decoded struct {
 	rev      uint64
+	deleted  bool
 	region   *RegionRecord
 	incident *Incident
 	delivery *Delivery
 }
 
-func (c *Cache) decode(e jetstream.KeyValueEntry) decoded {
-	d := decoded{rev: e.Revision()}
-	key := e.Key()
+func (c *Cache) decode(key string, rev uint64, value []byte) decoded {
+	d := decoded{rev: rev}
 	var err error
 	switch {
 	case strings.HasPrefix(key, prefixRegion):
 		r := &RegionRecord{}
-		if err = Decode(e.Value(), r); err == nil {
+		if err = Decode(value, r); err == nil {
 			d.region = r
 		}
 	case strings.HasPrefix(key, prefixIncident), strings.HasPrefix(key, prefixMaintenance):
 		in := &Incident{}
-		if err = Decode(e.Value(), in); err == nil {
+		if err = Decode(value, in); err == nil {
 			d.incident = in
 		}
 	case strings.HasPrefix(key, prefixDelivery):
 		dl := &Delivery{}
-		if err = Decode(e.Value(), dl); err == nil {
+		if err = Decode(value, dl); err == nil {
 			d.delivery = dl
 		}
 	}

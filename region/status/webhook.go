@@ -187,6 +187,62 @@ type Dispatcher struct {
 	mu       sync.Mutex
 	inflight map[string]bool
 	queues   []chan job
+	offered  map[string]*Incident // written by this node, maybe not in the cache yet
+	done     map[string]bool      // deliveries this sender finished, until the cache shows them
+	wake     chan struct{}
+}
+
+// Offer hands the dispatcher an incident its node has just written, so that its updates are
+// sent without waiting for the node's watch of the bucket. Safe for concurrent use.
+func (d *Dispatcher) Offer(in *Incident) {
+	if d == nil || in == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.offered == nil {
+		d.offered = map[string]*Incident{}
+	}
+	if cur := d.offered[in.ID]; cur == nil || len(in.Updates) >= len(cur.Updates) {
+		d.offered[in.ID] = in
+	}
+	if d.wake != nil {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// incident is the freshest copy of id: the cache's or an offered one with more updates.
+func (d *Dispatcher) incident(snap *Snapshot, id string) *Incident {
+	in := snap.Incident(id)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if o := d.offered[id]; o != nil && (in == nil || len(o.Updates) > len(in.Updates)) {
+		return o
+	}
+	return in
+}
+
+// incidents merges the cache's incidents and maintenances with the offered ones, and forgets
+// offered ones the cache has caught up with.
+func (d *Dispatcher) incidents(snap *Snapshot) []*Incident {
+	all := append(append([]*Incident{}, snap.Incidents...), snap.Maintenances...)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, o := range d.offered {
+		i := slices.IndexFunc(all, func(in *Incident) bool { return in.ID == id })
+		switch {
+		case i < 0:
+			all = append(all, o)
+		case len(all[i].Updates) < len(o.Updates):
+			all[i] = o
+		default:
+			delete(d.offered, id)
+		}
+	}
+	return all
 }
 
 type job struct {
@@ -194,6 +250,10 @@ type job struct {
 	hook   int
 	update string
 	inc    string
+	// rec and rev: the delivery record as this sender stored it (it is the only writer while
+	// it owns the delivery, so it updates by revision without reading the record back).
+	rec *Delivery
+	rev uint64
 }
 
 // HookTag is the short stable tag of a webhook URL in delivery ids.
@@ -222,7 +282,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	if d.Keep <= 0 {
 		d.Keep = 500
 	}
-	d.inflight = map[string]bool{}
+	d.mu.Lock()
+	d.inflight, d.done = map[string]bool{}, map[string]bool{}
+	d.wake = make(chan struct{}, 1)
+	wake := d.wake
+	d.mu.Unlock()
 	var wg sync.WaitGroup
 	for range d.Hooks {
 		q := make(chan job, 1024)
@@ -253,6 +317,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-changed:
+		case <-wake:
 		case <-tick.C:
 		}
 	}
@@ -262,29 +327,32 @@ func (d *Dispatcher) Run(ctx context.Context) {
 func (d *Dispatcher) scan(ctx context.Context) {
 	snap := d.Cache.Snapshot()
 	have := map[string]*Delivery{}
+	d.mu.Lock()
 	for _, dl := range snap.Deliveries {
 		have[dl.ID] = dl
+		if dl.Status != DeliveryPending {
+			delete(d.done, dl.ID)
+		}
 	}
+	d.mu.Unlock()
 	now := time.Now()
 	type pending struct {
 		at  time.Time
 		job job
 	}
 	var todo []pending
-	for _, l := range [][]*Incident{snap.Incidents, snap.Maintenances} {
-		for _, in := range l {
-			for _, u := range in.Updates {
-				if now.Sub(u.CreatedAt.Time) > d.MaxAge {
+	for _, in := range d.incidents(snap) {
+		for _, u := range in.Updates {
+			if now.Sub(u.CreatedAt.Time) > d.MaxAge {
+				continue
+			}
+			for i, h := range d.Hooks {
+				id := u.ID + "-" + HookTag(h.URL)
+				dl := have[id]
+				if dl != nil && (dl.Status != DeliveryPending || now.Sub(dl.UpdatedAt.Time) < d.StaleAfter) {
 					continue
 				}
-				for i, h := range d.Hooks {
-					id := u.ID + "-" + HookTag(h.URL)
-					dl := have[id]
-					if dl != nil && (dl.Status != DeliveryPending || now.Sub(dl.UpdatedAt.Time) < d.StaleAfter) {
-						continue
-					}
-					todo = append(todo, pending{u.CreatedAt.Time, job{id: id, hook: i, update: u.ID, inc: in.ID}})
-				}
+				todo = append(todo, pending{u.CreatedAt.Time, job{id: id, hook: i, update: u.ID, inc: in.ID}})
 			}
 		}
 	}
@@ -292,9 +360,13 @@ func (d *Dispatcher) scan(ctx context.Context) {
 	for _, p := range todo {
 		j := p.job
 		d.mu.Lock()
-		busy := d.inflight[j.id]
+		busy := d.inflight[j.id] || d.done[j.id]
 		d.mu.Unlock()
-		if busy || !d.claim(ctx, j, have[j.id]) {
+		if busy {
+			continue
+		}
+		var ok bool
+		if j.rec, j.rev, ok = d.claim(ctx, j, have[j.id]); !ok {
 			continue
 		}
 		d.mu.Lock()
@@ -312,28 +384,51 @@ func (d *Dispatcher) scan(ctx context.Context) {
 	d.prune(ctx, snap)
 }
 
-// claim creates the delivery record (or takes over a stale pending one); false: someone else
-// has it.
-func (d *Dispatcher) claim(ctx context.Context, j job, stale *Delivery) bool {
+// claim creates the delivery record (or takes over a stale pending one) and returns it with
+// its revision; false: someone else has it.
+func (d *Dispatcher) claim(ctx context.Context, j job, stale *Delivery) (*Delivery, uint64, bool) {
 	now := At(time.Now())
 	if stale == nil {
 		kind := "incident.update"
-		if in := d.Cache.Snapshot().Incident(j.inc); in != nil && in.Kind == KindMaintenance {
+		if in := d.incident(d.Cache.Snapshot(), j.inc); in != nil && in.Kind == KindMaintenance {
 			kind = "maintenance.update"
 		}
 		dl := &Delivery{ID: j.id, URL: d.Hooks[j.hook].URL, Event: kind, IncidentID: j.inc, UpdateID: j.update,
 			Status: DeliveryPending, Attempts: []Attempt{}, CreatedAt: now, UpdatedAt: now, Sender: d.Node}
-		_, err := d.Store.Create(ctx, DeliveryKey(j.id), dl)
-		return err == nil
+		rev, err := d.Store.Create(ctx, DeliveryKey(j.id), dl)
+		return dl, rev, err == nil
 	}
-	_, err := Modify(ctx, d.Store, DeliveryKey(j.id), func(dl *Delivery) error {
+	dl, rev, err := modify(ctx, d.Store, DeliveryKey(j.id), func(dl *Delivery) error {
 		if dl.Status != DeliveryPending || time.Since(dl.UpdatedAt.Time) < d.StaleAfter {
 			return errors.New("taken")
 		}
 		dl.Sender, dl.UpdatedAt = d.Node, now
 		return nil
 	})
-	return err == nil
+	return dl, rev, err == nil
+}
+
+// record appends an attempt to the delivery record: by revision, else (someone else wrote it
+// meanwhile) by a fresh compare-and-swap.
+func (d *Dispatcher) record(ctx context.Context, j *job, att Attempt, state string) (*Delivery, error) {
+	j.rec.Attempts = append(j.rec.Attempts, att)
+	j.rec.Status, j.rec.UpdatedAt, j.rec.Sender = state, At(time.Now()), d.Node
+	if b, err := Encode(j.rec); err == nil {
+		if rev, err := d.Store.KV.Update(ctx, DeliveryKey(j.id), b, j.rev); err == nil {
+			j.rev = rev
+			return j.rec, nil
+		}
+	}
+	rec, rev, err := modify(ctx, d.Store, DeliveryKey(j.id), func(dl *Delivery) error {
+		dl.Attempts = append(dl.Attempts, att)
+		dl.Status, dl.UpdatedAt, dl.Sender = state, At(time.Now()), d.Node
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	j.rec, j.rev = rec, rev
+	return rec, nil
 }
 
 // deliver posts one notification until it is accepted (2xx) or the attempts run out, recording
@@ -342,12 +437,13 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 	defer func() {
 		d.mu.Lock()
 		delete(d.inflight, j.id)
+		d.done[j.id] = true
 		d.mu.Unlock()
 	}()
 	hook := d.Hooks[j.hook]
 	for n := 1; ; n++ {
 		snap := d.Cache.Snapshot()
-		in := snap.Incident(j.inc)
+		in := d.incident(snap, j.inc)
 		if in == nil {
 			return
 		}
@@ -370,11 +466,9 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 		case !again:
 			state = DeliveryFailed
 		}
-		rec, merr := Modify(context.WithoutCancel(ctx), d.Store, DeliveryKey(j.id), func(dl *Delivery) error {
-			dl.Attempts = append(dl.Attempts, att)
-			dl.Status, dl.UpdatedAt, dl.Sender = state, At(time.Now()), d.Node
-			return nil
-		})
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		rec, merr := d.record(lctx, &j, att, state)
+		cancel()
 		if merr != nil {
 			d.Log.Warn("webhook_log_failed", slog.String("delivery", j.id), slog.Any("err", merr))
 		}
