@@ -38,8 +38,14 @@ import (
 //	               settled for Config.IncidentResolveAfter (the region's components stay
 //	               major_outage, so the page still shows it)
 //
-// Steps are never skipped: when one observation satisfies several, each gets its update, in
-// order. Evacuation plans open a scheduled maintenance "evac-<plan id>" (in_progress) that is
+// Steps are not skipped while the region stays down: when one observation satisfies several,
+// each gets its update, in order; a region back before its symbols moved goes to resolved.
+// The work runs in statusLoop, beside the controller's loop (which only remembers the symbols
+// of a region the moment it goes down): the bucket never delays a failover. Webhooks: the
+// dispatcher (status.Dispatcher) delivers every update once per URL, with a delivery record
+// created by compare-and-swap; records this node writes are offered to it directly.
+//
+// Evacuation plans open a scheduled maintenance "evac-<plan id>" (in_progress) that is
 // completed when the plan finishes. Operator maintenances with a window start and complete on
 // their own at scheduled_for and scheduled_until.
 
