@@ -39,25 +39,30 @@
 // --journal FILE writes one JSON object per line (NDJSON) for every place, cancel and replace
 // request when it finishes (warm-up included), in completion order:
 //
-//	{"ts":1763785358123,"region":"us-east","op":"place","symbol":"BTCUSDT","clientOrderId":"mlk3x9zp1f","orderId":123,"result":"ack","code":0,"latency_us":812}
+//	{"ts":"2026-11-22T05:02:41.123456789Z","region":"us-east","op":"place","symbol":"BTCUSDT","clientOrderId":"mlk3x9zp1f","orderId":123,"result":"ack","code":0,"latency_us":812,"account":1,"attempts":1}
 //
-// The fields:
+// The fields (test/chaos's Record reads the same shape):
 //
-//   - ts: completion time, Unix milliseconds (UTC).
+//   - ts: completion time, RFC 3339 in UTC with nanoseconds.
 //   - region: the region whose gateway gave the final answer (the first one tried when none did).
 //   - op: "place", "cancel" or "replace".
 //   - symbol: the symbol.
-//   - clientOrderId: for place, the new order's id; for cancel, the id of the order canceled;
-//     for replace, the id of the new order (the canceled one is in origClientOrderId).
-//   - origClientOrderId: replace only (omitted otherwise): the order the move canceled.
-//   - orderId: the exchange's id of the order clientOrderId names, when the answer carried it
-//     (0 otherwise).
+//   - clientOrderId: the request's newClientOrderId: for place and replace the new order's id,
+//     for cancel the cancel's own id. With account and op it gives the mesh's dedupe id
+//     (o:, c: or r: + account + ":" + clientOrderId).
+//   - origClientOrderId: cancel and replace only (omitted otherwise): the order canceled.
+//   - orderId: the exchange's id of the new (place, replace) or canceled (cancel) order, when
+//     known (0 otherwise).
 //   - result: "ack" (the mesh accepted it: the order was placed, canceled, or moved),
 //     "rejected" (a definite Binance error answer; code says which), "unknown" (the outcome could
 //     not be learned within --request-timeout), "failed" (no answer at all: every region
 //     unreachable, or retries disabled).
-//   - code: the Binance error code of a rejection (e.g. -2010), 0 otherwise.
+//   - code: the Binance error code of a rejection (e.g. -2010), or of the last answer of an
+//     unknown outcome (-1007); 0 otherwise.
 //   - latency_us: microseconds from the request's intended send time to its final answer.
+//   - account: the account that sent it.
+//   - attempts: how many times the request was sent (resends to other regions included; the
+//     queries that resolve an unknown outcome are not counted).
 //
 // An order acknowledged here ("op":"place" or "replace", "result":"ack") must be present in the
 // mesh exactly once: that is what the chaos suite checks.

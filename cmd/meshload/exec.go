@@ -24,9 +24,10 @@ type request struct {
 	ws       bool
 	resp     string // newOrderRespType of places and replaces
 	params   []param
-	cid      string // journal clientOrderId
-	origCID  string // replace: the moved order
+	cid      string // the request's newClientOrderId (journal clientOrderId)
+	origCID  string // cancel and replace: the order canceled
 	order    resting
+	attempts int
 	due      time.Time
 	target   int // first target tried
 	measured bool
@@ -49,10 +50,11 @@ func (r *request) transport() string {
 
 // outcome is a request's final state.
 type outcome struct {
-	result  string
-	code    int
-	orderID int64
-	region  string
+	result   string
+	code     int
+	orderID  int64
+	region   string
+	attempts int // sends of the request (queries not counted)
 }
 
 // classification of one attempt's answer.
@@ -122,6 +124,13 @@ const targetDownFor = 500 * time.Millisecond
 // execute runs r to a final outcome: resending to the next region when an attempt certainly
 // did not execute, resolving an unknown outcome by querying, until --request-timeout.
 func (l *loader) execute(ctx context.Context, r *request) outcome {
+	out := l.run(ctx, r)
+	out.attempts = r.attempts
+	return out
+}
+
+// run is execute without the attempt count.
+func (l *loader) run(ctx context.Context, r *request) outcome {
 	deadline := time.Now().Add(l.opts.requestTimeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -130,6 +139,7 @@ func (l *loader) execute(ctx context.Context, r *request) outcome {
 	lastCode := 0
 	for tries := 0; ; tries++ {
 		t := l.targets[ti]
+		r.attempts++
 		a := l.attempt(ctx, t, r)
 		switch classify(a) {
 		case vAck:
@@ -193,7 +203,11 @@ func (l *loader) resolve(ctx context.Context, r *request, ti int, code int) outc
 	a := &l.accounts[r.acct]
 	for n := 0; ; n++ {
 		t := l.targets[ti]
-		q := []param{{"symbol", r.sym.spec.Symbol}, {"origClientOrderId", r.cid}}
+		cid := r.cid
+		if r.kind == opCancel {
+			cid = r.origCID // the order the cancel targets
+		}
+		q := []param{{"symbol", r.sym.spec.Symbol}, {"origClientOrderId", cid}}
 		ans := t.rest(ctx, http.MethodGet, "/api/v3/order", restBody(a.secret, q, time.Now().UnixMilli(), l.opts.recvWindow), a.key)
 		if ans.err == nil && ans.status == http.StatusOK {
 			switch {
@@ -256,8 +270,8 @@ func (l *loader) build(i int64, due time.Time) *request {
 		r.params = []param{{"symbol", sp.Symbol}, {"side", side(buy)}, {"type", "LIMIT"}, {"timeInForce", "IOC"},
 			{"quantity", sp.qty(ld.baseQty)}, {"price", sp.price(price)}, {"newClientOrderId", r.cid}, {"newOrderRespType", r.resp}}
 	case opCancel:
-		r.cid = r.order.cid
-		r.params = []param{{"symbol", sp.Symbol}, {"origClientOrderId", r.order.cid}, {"newClientOrderId", l.newID('c')}}
+		r.cid, r.origCID = l.newID('c'), r.order.cid
+		r.params = []param{{"symbol", sp.Symbol}, {"origClientOrderId", r.order.cid}, {"newClientOrderId", r.cid}}
 	case opReplace:
 		price := ld.quoteSide(rng, r.order.buy)
 		r.origCID = r.order.cid
@@ -300,7 +314,8 @@ func (l *loader) fire(ctx context.Context, i int64, due time.Time) {
 	if r.kind == opCancel && orderID == 0 {
 		orderID = r.order.orderID
 	}
-	l.journal.write(&journalLine{TS: done.UnixMilli(), Region: out.region, Op: r.kind.opName(), Symbol: r.sym.spec.Symbol,
-		ClientOrderID: r.cid, OrigClientOrderID: r.origCID, OrderID: orderID, Result: out.result, Code: out.code,
-		LatencyUS: latency.Microseconds()})
+	l.journal.write(&journalLine{TS: done.UTC().Format(time.RFC3339Nano), Region: out.region, Op: r.kind.opName(),
+		Symbol: r.sym.spec.Symbol, ClientOrderID: r.cid, OrigClientOrderID: r.origCID, OrderID: orderID,
+		Result: out.result, Code: out.code, LatencyUS: latency.Microseconds(), Account: l.accounts[r.acct].id,
+		Attempts: out.attempts})
 }

@@ -12,7 +12,7 @@ import (
 // journalLine is one line of --journal (the format is documented in doc.go and read by the
 // chaos suite: keep it stable).
 type journalLine struct {
-	TS                int64  `json:"ts"`
+	TS                string `json:"ts"` // RFC 3339, UTC, nanoseconds
 	Region            string `json:"region"`
 	Op                string `json:"op"`
 	Symbol            string `json:"symbol"`
@@ -22,6 +22,8 @@ type journalLine struct {
 	Result            string `json:"result"`
 	Code              int    `json:"code"`
 	LatencyUS         int64  `json:"latency_us"`
+	Account           uint64 `json:"account"`
+	Attempts          int    `json:"attempts"`
 }
 
 // Results of a request (journal "result").

@@ -187,17 +187,20 @@ func TestLoadLosesNothingWhenRegionsRefuse(t *testing.T) {
 	}
 	// Every acknowledged order exists in the mesh (eu-west's replica; any state).
 	live := l.targets[1]
+	keys := map[uint64]account{}
+	for _, a := range l.accounts {
+		keys[a.id] = a
+	}
 	for cid, jl := range acked {
+		a, ok := keys[jl.Account]
+		if !ok || jl.Attempts < 1 {
+			t.Fatalf("journal line without its account or attempts: %+v", jl)
+		}
 		var ans answer
 		found := func() bool {
-			for _, a := range l.accounts { // the journal does not name the account
-				q := []param{{"symbol", jl.Symbol}, {"origClientOrderId", cid}}
-				ans = live.rest(ctx, http.MethodGet, "/api/v3/order", restBody(a.secret, q, time.Now().UnixMilli(), 30000), a.key)
-				if ans.err == nil && ans.status == http.StatusOK {
-					return true
-				}
-			}
-			return false
+			q := []param{{"symbol", jl.Symbol}, {"origClientOrderId", cid}}
+			ans = live.rest(ctx, http.MethodGet, "/api/v3/order", restBody(a.secret, q, time.Now().UnixMilli(), 30000), a.key)
+			return ans.err == nil && ans.status == http.StatusOK
 		}
 		if err := pollFor(ctx, 30*time.Second, found); err != nil {
 			t.Fatalf("acknowledged %s %s not found: %+v", jl.Op, cid, ans)

@@ -318,17 +318,26 @@ func TestParseTarget(t *testing.T) {
 func TestJournalLines(t *testing.T) {
 	var buf bytes.Buffer
 	j := newJournalTo(&buf)
-	j.write(&journalLine{TS: 1, Region: "us-east", Op: "place", Symbol: "BTCUSDT", ClientOrderID: "a", OrderID: 7, Result: resultAck, LatencyUS: 9})
-	j.write(&journalLine{TS: 2, Region: "eu-west", Op: "replace", Symbol: "BTCUSDT", ClientOrderID: "b", OrigClientOrderID: "a", Result: resultRejected, Code: -2021})
+	j.write(&journalLine{TS: "2026-11-22T05:00:00.5Z", Region: "us-east", Op: "place", Symbol: "BTCUSDT", ClientOrderID: "a",
+		OrderID: 7, Result: resultAck, LatencyUS: 9, Account: 3, Attempts: 1})
+	j.write(&journalLine{TS: "2026-11-22T05:00:01Z", Region: "eu-west", Op: "replace", Symbol: "BTCUSDT", ClientOrderID: "b",
+		OrigClientOrderID: "a", Result: resultRejected, Code: -2021, Account: 3, Attempts: 2})
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	want := []string{
-		`{"ts":1,"region":"us-east","op":"place","symbol":"BTCUSDT","clientOrderId":"a","orderId":7,"result":"ack","code":0,"latency_us":9}`,
-		`{"ts":2,"region":"eu-west","op":"replace","symbol":"BTCUSDT","clientOrderId":"b","origClientOrderId":"a","orderId":0,"result":"rejected","code":-2021,"latency_us":0}`,
+		`{"ts":"2026-11-22T05:00:00.5Z","region":"us-east","op":"place","symbol":"BTCUSDT","clientOrderId":"a","orderId":7,"result":"ack","code":0,"latency_us":9,"account":3,"attempts":1}`,
+		`{"ts":"2026-11-22T05:00:01Z","region":"eu-west","op":"replace","symbol":"BTCUSDT","clientOrderId":"b","origClientOrderId":"a","orderId":0,"result":"rejected","code":-2021,"latency_us":0,"account":3,"attempts":2}`,
 	}
 	if !slices.Equal(lines, want) {
 		t.Fatalf("journal:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	// the chaos suite's reader takes ts as a time
+	var rec struct {
+		TS time.Time `json:"ts"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || !rec.TS.Equal(time.Date(2026, 11, 22, 5, 0, 0, 5e8, time.UTC)) {
+		t.Fatalf("ts as time.Time: %v %v", rec.TS, err)
 	}
 }
