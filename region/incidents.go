@@ -358,8 +358,19 @@ func (c *controller) failoverIncident(ctx context.Context, snap *status.Snapshot
 	type step struct{ status, body string }
 	var steps []step
 	homes := map[string]*proto.OwnershipRecord{}
+	direct := 0
 	for _, sym := range in.Symbols {
-		if rec := c.n.cache.get(sym); rec != nil {
+		rec := c.n.cache.get(sym)
+		// This node's OWNERS watch can lag after the loss of the bucket's leader, like any
+		// watch: a symbol that does not look settled yet is read directly (a few per round).
+		if (rec == nil || rec.HomeRegion == region || rec.Phase == proto.Phase_PHASE_CANCEL_ONLY) && direct < maxDirectReads {
+			direct++
+			if fresh, _, err := c.n.owners.Get(ctx, sym); err == nil && (rec == nil || fresh.Epoch > rec.Epoch ||
+				fresh.Epoch == rec.Epoch && fresh.UpdatedUnixNano > rec.UpdatedUnixNano) {
+				rec = fresh
+			}
+		}
+		if rec != nil {
 			homes[sym] = rec
 		}
 	}
@@ -457,6 +468,9 @@ func (c *controller) failoverIncident(ctx context.Context, snap *status.Snapshot
 		c.dropPointer(ctx, region, next.ID)
 	}
 }
+
+// maxDirectReads bounds the ownership records one round of failoverIncident reads directly.
+const maxDirectReads = 32
 
 var incidentOrder = []string{status.Investigating, status.Identified, status.Monitoring, status.Resolved}
 
