@@ -117,6 +117,9 @@ func (t *target) rest(ctx context.Context, method, path, body, apiKey string) an
 	if err != nil {
 		return answer{err: err}
 	}
+	if resp.StatusCode == http.StatusOK && len(b) > 0 && b[0] == '[' {
+		return answer{status: resp.StatusCode} // a list (DELETE /api/v3/openOrders)
+	}
 	var o orderJSON
 	if json.Unmarshal(b, &o) != nil && resp.StatusCode == http.StatusOK {
 		return answer{err: fmt.Errorf("%s %s: undecodable answer", method, path)}
