@@ -163,3 +163,29 @@ func TestFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// DELETE /api/v3/openOrders answers a list: a success, as is -2011 (nothing open) for --clean.
+func TestCancelOpenAcceptsList(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		ok     bool
+	}{
+		{http.StatusOK, `[{"symbol":"BTCUSDT","orderId":1}]`, true},
+		{http.StatusBadRequest, `{"code":-2011,"msg":"Unknown order sent."}`, true},
+		{http.StatusBadRequest, `{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}`, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			_, _ = io.WriteString(w, tc.body)
+		}))
+		l := newLoader(testOptions(t), []targetSpec{{region: "r0", url: srv.URL}}, []account{defaultKey}, slog.New(slog.DiscardHandler))
+		l.syms = []*symState{{spec: &symbolSpec{Symbol: "BTCUSDT"}}}
+		err := l.cancelOpen(context.Background())
+		l.close()
+		srv.Close()
+		if (err == nil) != tc.ok {
+			t.Errorf("%d %s: err = %v", tc.status, tc.body, err)
+		}
+	}
+}
