@@ -15,6 +15,7 @@ func TestDependencies(t *testing.T) {
 		"github.com/geomesh/geomesh/region/status",
 		"github.com/geomesh/geomesh/matcher",
 		"github.com/nats-io/nats.go",
+		"github.com/prometheus/client_golang/prometheus",
 		"github.com/shopspring/decimal",
 		"github.com/gorilla/websocket",
 		"golang.org/x/time/rate",

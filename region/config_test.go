@@ -15,8 +15,9 @@ func TestImports(t *testing.T) {
 		"github.com/geomesh/geomesh/region/status", // the status model (incidents.go)
 		"github.com/nats-io/nats-server/v2",
 		"github.com/nats-io/nats.go", "github.com/nats-io/jwt/v2",
-		"google.golang.org/protobuf",    // marshalling the proto messages
-		"github.com/shopspring/decimal") // the matcher spec's decimals, at the edge
+		"github.com/prometheus/client_golang/prometheus", // the node's metrics
+		"google.golang.org/protobuf",                     // marshalling the proto messages
+		"github.com/shopspring/decimal")                  // the matcher spec's decimals, at the edge
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -55,10 +55,23 @@ func newFabric(cfg Config, log *slog.Logger) (*fabric, error) {
 			// Implicit routes (servers telling each other about third servers) are tried once;
 			// the explicit routes from gossip are retried for ever.
 			ConnectRetries: 0,
+			// A partition drops packets without closing connections: with nats-server's
+			// default route pings (at most every 30 s, closed after 2 missed) the meta layer
+			// noticed a cut-off region only after 60-100 s, and the controller waits for it
+			// to agree before failing over. Ping routes often enough to notice in seconds.
+			PingInterval: routePingInterval,
+			MaxPingsOut:  routeMaxPingsOut,
 		},
 	}
 	return &fabric{cfg: cfg, log: log, opts: opts}, nil
 }
+
+// Route liveness: a route that answered none of routeMaxPingsOut pings sent every
+// routePingInterval is closed (about 6-8 s after a silent partition).
+const (
+	routePingInterval = 2 * time.Second
+	routeMaxPingsOut  = 3
+)
 
 // routePassword is the shared route credential. In the local profile without a secret every
 // node of the process still authenticates, with a fixed development credential.

@@ -46,9 +46,9 @@ type runner struct {
 	book       *matcher.Book
 	lastSnapAt uint64
 	lastSnapT  time.Time
-	evtDone    uint64            // last command whose events are in EVT_<S>
-	pending    *proto.EventBatch // events of the last applied command while their append runs
-	phaseAsked map[uint64]bool   // epochs whose phase this runner already asked for
+	evtDone    uint64          // last command whose events are in EVT_<S>
+	window     []inflight      // applied commands whose EVT_<S> appends are in flight, in order
+	phaseAsked map[uint64]bool // epochs whose phase this runner already asked for
 }
 
 func newRunner(n *Node, sym string) *runner {
@@ -194,16 +194,18 @@ func (r *runner) serve(ctx context.Context) error {
 			// CMD_<S> up to seq, which is durable, so whoever writes EVT_<S> seq (we, or the
 			// next owner replaying) writes exactly this. This saves the client an R3 round trip.
 			r.reply(batch, pc.GetReplyTo())
-			r.pending = batch
-			start := time.Now()
-			if err := r.appendEvents(ctx, batch); err != nil {
+			if err := r.appendAsync(ctx, batch); err != nil {
 				return err
 			}
-			r.n.metrics.evtAppend.Observe(time.Since(start).Seconds())
-			r.evtDone, r.pending = seq, nil
-			r.evtWritten.Store(seq)
-			r.fanOut(batch)
-			r.maybeSnapshot(ctx, seq, evtLast)
+			// Keep the pipeline full while commands wait; empty it before waiting for more
+			// (so fan-out never lags an idle symbol) and before a snapshot (which must only
+			// cover commands whose events are in EVT_<S>).
+			if meta.NumPending == 0 || r.snapshotDue(seq) {
+				if err := r.flush(ctx); err != nil {
+					return err
+				}
+				r.maybeSnapshot(ctx, seq, evtLast)
+			}
 		}
 		next++
 		if meta.NumPending == 0 && !r.caughtUp.Load() {
@@ -317,6 +319,132 @@ func (r *runner) appendEvents(ctx context.Context, batch *proto.EventBatch) erro
 		}
 		sleepCtx(ctx, time.Duration(min(attempt+1, 10))*20*time.Millisecond)
 	}
+}
+
+// inflight is one command's EVT_<S> append that has been sent but not acknowledged yet.
+type inflight struct {
+	batch *proto.EventBatch
+	ack   jetstream.PubAckFuture // nil: not sent (the pipeline broke before it)
+	sent  time.Time
+}
+
+// maxInflight bounds the EVT_<S> appends a matcher keeps in flight.
+const maxInflight = 256
+
+// appendAsync sends batch's append without waiting for it, chained on the previous one by
+// Nats-Expected-Last-Sequence, so a symbol's throughput is not bounded by one R3 round trip per
+// command. The stream applies them in order; if one fails every later one fails its expected
+// sequence too, and finishHead falls back to appendEvents for each, in order. Acknowledged
+// appends are finished (evtDone, fan-out) in order as they come.
+func (r *runner) appendAsync(ctx context.Context, batch *proto.EventBatch) error {
+	in := inflight{batch: batch, sent: time.Now()}
+	if len(r.window) == 0 || r.window[len(r.window)-1].ack != nil {
+		if data, err := gproto.Marshal(batch); err == nil {
+			msg := nats.NewMsg(client.EvtSubject(r.sym))
+			msg.Data = data
+			msg.Header.Set(client.HeaderCmdSeq, strconv.FormatUint(batch.CmdSeq, 10))
+			in.ack, _ = r.n.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequence(batch.CmdSeq-1))
+		}
+	}
+	r.window = append(r.window, in)
+	for len(r.window) > 0 {
+		if len(r.window) <= maxInflight && !r.headDone() {
+			return nil // the head is still in flight: carry on matching
+		}
+		if err := r.finishHead(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headDone reports, without waiting, whether the oldest append in flight has its outcome. A
+// future's channels deliver the outcome once, so what is received here is kept in the window
+// (okFuture, errFuture) for finishHead.
+func (r *runner) headDone() bool {
+	head := r.window[0]
+	if head.ack == nil {
+		return true
+	}
+	select {
+	case <-head.ack.Ok():
+		r.window[0].ack = okFuture{head.ack}
+		return true
+	case err := <-head.ack.Err():
+		r.window[0].ack = errFuture{head.ack, err}
+		return true
+	default:
+		return false
+	}
+}
+
+// okFuture and errFuture stand for a future whose outcome was already received by headDone.
+type (
+	okFuture struct {
+		jetstream.PubAckFuture
+	}
+	errFuture struct {
+		jetstream.PubAckFuture
+		err error
+	}
+)
+
+// flush waits until every append in flight is finished.
+func (r *runner) flush(ctx context.Context) error {
+	for len(r.window) > 0 {
+		if err := r.finishHead(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finishHead waits for the oldest append in flight (at most AppendTimeout), or redoes it with
+// appendEvents when it failed, timed out or was never sent; then records and fans it out.
+func (r *runner) finishHead(ctx context.Context) error {
+	head := r.window[0]
+	ok := false
+	switch f := head.ack.(type) {
+	case nil:
+	case okFuture:
+		ok = true
+	case errFuture:
+		r.log.Debug("evt_append_failed", slog.Uint64("seq", head.batch.CmdSeq), slog.Any("err", f.err))
+	default:
+		t := time.NewTimer(r.n.cfg.AppendTimeout)
+		select {
+		case <-f.Ok():
+			ok = true
+		case err := <-f.Err():
+			r.log.Debug("evt_append_failed", slog.Uint64("seq", head.batch.CmdSeq), slog.Any("err", err))
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+	}
+	if !ok {
+		// The pipeline broke here (an election, a lost ack, or a fence): the appends after
+		// this one failed their expected sequence as well; redo each in order, synchronously.
+		for i := range r.window {
+			r.window[i].ack = nil
+		}
+		if err := r.appendEvents(ctx, head.batch); err != nil {
+			return err
+		}
+	}
+	r.n.metrics.evtAppend.Observe(time.Since(head.sent).Seconds())
+	seq := head.batch.CmdSeq
+	r.window[0] = inflight{}
+	r.window = r.window[1:]
+	if len(r.window) == 0 {
+		r.window = nil
+	}
+	r.evtDone = seq
+	r.evtWritten.Store(seq)
+	r.fanOut(head.batch)
+	return nil
 }
 
 // checkFence decides, after a wrong-last-sequence append, whether we are stale.
@@ -470,17 +598,14 @@ func (r *runner) control(ctx context.Context) {
 // point we stopped instead of replaying the log since the last periodic snapshot. Only a state
 // whose every command has its events in EVT_<S> is saved: the next owner continues after it.
 func (r *runner) releaseSnapshot() {
-	if r.pending != nil && r.pending.CmdSeq == r.evtDone+1 {
-		// Stopped in the middle of an append: finish it (the events are deterministic, and
-		// the fencing makes a duplicate impossible) so the snapshot can cover that command.
+	if len(r.window) > 0 {
+		// Stopped with appends in flight: finish them (the events are deterministic, and the
+		// fencing makes a duplicate impossible) so the snapshot can cover those commands.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := r.appendEvents(ctx, r.pending)
+		err := r.flush(ctx)
 		cancel()
-		if err == nil {
-			r.evtDone = r.pending.CmdSeq
-			r.fanOut(r.pending)
-		} else {
-			r.log.Debug("release_pending_append_failed", slog.Uint64("seq", r.pending.CmdSeq), slog.Any("err", err))
+		if err != nil {
+			r.log.Debug("release_pending_append_failed", slog.Uint64("evt_done", r.evtDone), slog.Any("err", err))
 		}
 	}
 	if r.book == nil || r.evtDone == 0 || r.evtDone != r.applied.Load() || r.evtDone == r.lastSnapAt {
@@ -503,14 +628,18 @@ func (r *runner) releaseSnapshot() {
 	r.log.Info("release_snapshot", slog.Uint64("seq", r.evtDone))
 }
 
+// snapshotDue: SnapshotEvery commands or SnapshotInterval passed since the last snapshot.
+func (r *runner) snapshotDue(seq uint64) bool {
+	cfg := r.n.cfg
+	return seq-r.lastSnapAt >= uint64(cfg.SnapshotEvery) ||
+		(cfg.SnapshotInterval > 0 && time.Since(r.lastSnapT) >= cfg.SnapshotInterval && seq > r.lastSnapAt)
+}
+
 // maybeSnapshot takes a snapshot every SnapshotEvery commands or SnapshotInterval, encoding it
 // in the runner goroutine (a memory copy) and uploading it in the background, so matching does
 // not wait for the object store.
 func (r *runner) maybeSnapshot(ctx context.Context, seq, evtLast uint64) {
-	cfg := r.n.cfg
-	due := seq-r.lastSnapAt >= uint64(cfg.SnapshotEvery) ||
-		(cfg.SnapshotInterval > 0 && time.Since(r.lastSnapT) >= cfg.SnapshotInterval && seq > r.lastSnapAt)
-	if !due || !r.snapBusy.CompareAndSwap(false, true) {
+	if !r.snapshotDue(seq) || r.evtDone != seq || !r.snapBusy.CompareAndSwap(false, true) {
 		return
 	}
 	state := r.book.Snapshot()

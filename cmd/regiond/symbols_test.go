@@ -185,5 +185,6 @@ func TestBadMatchingConfig(t *testing.T) {
 func TestImports(t *testing.T) {
 	deptest.Check(t, ".", "github.com/geomesh/geomesh/region", "github.com/geomesh/geomesh/mesh",
 		"github.com/geomesh/geomesh/proto", "github.com/geomesh/geomesh/gateway",
-		"github.com/spf13/cobra", "github.com/spf13/pflag", "go.yaml.in/yaml/v3")
+		"github.com/spf13/cobra", "github.com/spf13/pflag", "go.yaml.in/yaml/v3",
+		"github.com/prometheus/client_golang/prometheus/promhttp")
 }
