@@ -80,82 +80,56 @@ type book struct {
 	maxClosed    int
 	changed      chan struct{} // closed and replaced after every batch
 
-	// Orders this gateway acknowledged (ACK) before the replica applied them, by client id
-	// and by id (= the command's sequence), so that a query right after the ACK waits for the
-	// replica instead of answering "does not exist". Pruned once applied.
-	ackedByClient map[clientKey]uint64
-	ackedByID     map[uint64]clientKey
-	ackedLast     map[uint64]uint64 // account -> its newest such order's sequence
+	// Read-your-writes: per account, the newest command this gateway answered for (an ACK
+	// right after the append, or the matcher's answer, which may come before the replica has
+	// the command's events). A read of that account's orders first waits until the replica
+	// applied it. Entries go once applied.
+	answered map[uint64]uint64 // account -> sequence
 
 	depthGaps atomic.Uint64 // depth update ids that skipped ahead (metrics; should stay 0)
 }
 
-// maxAcked bounds the acknowledged-but-not-yet-applied orders remembered per symbol.
-const maxAcked = 1 << 14
+// maxAnswered is the number of accounts per symbol above which answered entries already
+// applied are dropped.
+const maxAnswered = 1 << 12
 
 func newBook(symbol string, spec matcher.Spec, maxTrades, maxClosed int) *book {
 	return &book{symbol: symbol, spec: spec, bids: map[int64]int64{}, asks: map[int64]int64{},
 		maxTrades: maxTrades, maxClosed: maxClosed, orders: map[uint64]*orderRec{}, byClient: map[clientKey]uint64{},
 		open: map[uint64]map[uint64]*orderRec{}, changed: make(chan struct{}),
-		ackedByClient: map[clientKey]uint64{}, ackedByID: map[uint64]clientKey{}, ackedLast: map[uint64]uint64{}}
+		answered: map[uint64]uint64{}}
 }
 
-// expect remembers that this gateway acknowledged the order of account with client id cid at
-// sequence seq (its order id) before the replica applied it.
-func (b *book) expect(account uint64, cid string, seq uint64) {
+// answeredFor remembers that this gateway answered account for command seq.
+func (b *book) answeredFor(account, seq uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if seq <= b.seq {
 		return
 	}
-	if len(b.ackedByID) >= maxAcked {
-		for id, k := range b.ackedByID {
-			if id <= b.seq || len(b.ackedByID) >= maxAcked {
-				delete(b.ackedByID, id)
-				delete(b.ackedByClient, k)
-			}
-		}
-		for a, last := range b.ackedLast {
+	if len(b.answered) >= maxAnswered {
+		for a, last := range b.answered {
 			if last <= b.seq {
-				delete(b.ackedLast, a)
+				delete(b.answered, a)
 			}
 		}
 	}
-	b.ackedLast[account] = max(b.ackedLast[account], seq)
-	k := clientKey{account, cid}
-	b.ackedByClient[k] = seq
-	b.ackedByID[seq] = k
+	b.answered[account] = max(b.answered[account], seq)
+	b.answered[0] = max(b.answered[0], seq) // the symbol's market data: see awaitSeq
 }
 
-// expectedFor returns the sequence of the newest order of account that this gateway answered
-// for before the replica applied it (0 when there is none), so a listing waits for it.
-func (b *book) expectedFor(account uint64) uint64 {
+// awaitSeq returns the sequence a read of account's orders must wait for: the newest command
+// this gateway answered for that the replica has not applied yet, 0 when there is none.
+// Account 0 stands for the symbol's public data: a client that got an answer (a fill, say)
+// and then reads trades, depth or tickers from the same gateway never sees a book older than
+// that answer.
+func (b *book) awaitSeq(account uint64) uint64 {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if last := b.ackedLast[account]; last > b.seq {
+	if last := b.answered[account]; last > b.seq {
 		return last
 	}
 	return 0
-}
-
-// expected returns the sequence to wait for before answering that the order (by id, or by
-// client id when id is 0) of account does not exist: non-zero only for an order this gateway
-// acknowledged that the replica has not applied yet.
-func (b *book) expected(account, id uint64, cid string) uint64 {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	var seq uint64
-	if id != 0 {
-		if k, ok := b.ackedByID[id]; ok && k.account == account {
-			seq = id
-		}
-	} else {
-		seq = b.ackedByClient[clientKey{account, cid}]
-	}
-	if seq <= b.seq {
-		return 0
-	}
-	return seq
 }
 
 // applyBatch folds one EVT_<S> batch into the replica. Batches must come in sequence order;

@@ -194,20 +194,35 @@ func (g *Gateway) submit(q *req, s *symbol, cmd *proto.Command) (*proto.CommandR
 	// The matcher answers before its events are in EVT_<S>, so the replica may not show this
 	// command yet; the answer itself describes the orders it placed, and the orders it
 	// touched were placed by earlier commands, whose events are durable by now: wait only
-	// for those, and let reads of the new orders wait for them (book.expect).
+	// for those, and let the account's next reads wait for this one (book.answeredFor).
 	g.awaitReplica(ctx, s, res.Answer.CmdSeq-1)
-	for _, e := range res.Answer.Events {
-		if a := e.GetAccepted(); a != nil && a.Type != proto.OrderType_ORDER_TYPE_UNSPECIFIED && a.OrderId != 0 {
-			s.book.expect(a.Account, a.ClientOrderId, a.OrderId)
-		}
+	if acct := commandAccount(cmd); acct != 0 {
+		s.book.answeredFor(acct, res.Answer.CmdSeq)
 	}
 	return res.Answer, nil
 }
 
-// awaitExpected waits (at most Config.ReadYourWrites) until the replica of s shows the orders
-// of account this gateway answered for, so a listing right after an order includes it.
-func (g *Gateway) awaitExpected(q *req, s *symbol, account uint64) {
-	if seq := s.book.expectedFor(account); seq != 0 {
+// commandAccount is the account a client command acts for (0 for none).
+func commandAccount(cmd *proto.Command) uint64 {
+	switch b := cmd.Body.(type) {
+	case *proto.Command_NewOrder:
+		return b.NewOrder.GetAccount()
+	case *proto.Command_Cancel:
+		return b.Cancel.GetAccount()
+	case *proto.Command_CancelAll:
+		return b.CancelAll.GetAccount()
+	case *proto.Command_CancelReplace:
+		return b.CancelReplace.GetAccount()
+	case *proto.Command_Amend:
+		return b.Amend.GetAccount()
+	}
+	return 0
+}
+
+// awaitAnswered waits (at most Config.ReadYourWrites) until the replica of s shows every command
+// of account this gateway answered for, so a read right after an order or a cancel sees it.
+func (g *Gateway) awaitAnswered(q *req, s *symbol, account uint64) {
+	if seq := s.book.awaitSeq(account); seq != 0 {
 		g.awaitReplica(q.r.Context(), s, seq)
 	}
 }
@@ -329,7 +344,7 @@ func (g *Gateway) ackOrder(q *req, s *symbol, cmd *proto.Command) (any, *apiErro
 	}
 	g.metrics.observeRoundtrip(g.cfg.Region, s, time.Since(start))
 	no := cmd.GetNewOrder()
-	s.book.expect(no.Account, no.ClientOrderId, res.Seq)
+	s.book.answeredFor(no.Account, res.Seq)
 	return ackJSON{Symbol: s.name, OrderID: res.Seq, OrderListID: -1, ClientOrderID: no.ClientOrderId,
 		TransactTime: time.Now().UnixMilli()}, nil
 }
@@ -412,17 +427,8 @@ func (g *Gateway) getOrder(q *req) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	g.awaitAnswered(q, s, q.key.Account)
 	o := s.book.lookup(q.key.Account, id, cid)
-	if o == nil {
-		// An order acknowledged (ACK) a moment ago may not be in the replica yet: its id is
-		// its command's sequence, so wait (briefly) until the replica applied that far.
-		if seq := s.book.expected(q.key.Account, id, cid); seq != 0 {
-			ctx, cancel := context.WithTimeout(q.r.Context(), g.cfg.RequestTimeout)
-			g.awaitReplica(ctx, s, seq)
-			cancel()
-			o = s.book.lookup(q.key.Account, id, cid)
-		}
-	}
 	if o == nil {
 		return nil, errNoSuchOrder
 	}
@@ -440,7 +446,7 @@ func (g *Gateway) openOrders(q *req) (any, *apiError) {
 	}
 	out := []queryJSON{}
 	for _, s := range syms {
-		g.awaitExpected(q, s, q.key.Account)
+		g.awaitAnswered(q, s, q.key.Account)
 		for _, o := range s.book.openOrders(q.key.Account) {
 			out = append(out, s.queryOf(&o))
 		}

@@ -120,6 +120,7 @@ func (g *Gateway) depth(q *req) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	g.awaitAnswered(q, s, 0)
 	limit, aerr := q.p.limit(100, 5000)
 	if aerr != nil {
 		return nil, aerr
@@ -143,6 +144,7 @@ func (g *Gateway) trades(q *req) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	g.awaitAnswered(q, s, 0)
 	limit, aerr := q.p.limit(500, 1000)
 	if aerr != nil {
 		return nil, aerr
@@ -168,6 +170,9 @@ func (g *Gateway) tickerPrice(q *req) (any, *apiError) {
 	syms, single, aerr := g.symbolsParam(q)
 	if aerr != nil {
 		return nil, aerr
+	}
+	for _, s := range syms {
+		g.awaitAnswered(q, s, 0)
 	}
 	type price struct {
 		Symbol string `json:"symbol"`
@@ -204,6 +209,9 @@ func (g *Gateway) bookTicker(q *req) (any, *apiError) {
 	syms, single, aerr := g.symbolsParam(q)
 	if aerr != nil {
 		return nil, aerr
+	}
+	for _, s := range syms {
+		g.awaitAnswered(q, s, 0)
 	}
 	out := make([]bookTickerJSON, 0, len(syms))
 	for _, s := range syms {
@@ -277,6 +285,9 @@ func (g *Gateway) ticker24h(q *req) (any, *apiError) {
 	syms, single, aerr := g.symbolsParam(q)
 	if aerr != nil {
 		return nil, aerr
+	}
+	for _, s := range syms {
+		g.awaitAnswered(q, s, 0)
 	}
 	out := make([]ticker24hJSON, 0, len(syms))
 	for _, s := range syms {
