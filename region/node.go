@@ -444,6 +444,7 @@ func (n *Node) MetaPeers() map[string]bool { return n.fab.metaPeers() }
 // Idempotent.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.releaseLeaders(leaderReleaseTimeout)
 		if n.mesh != nil {
 			if err := n.mesh.Leave(time.Second); err != nil {
 				n.log.Debug("gossip_leave_failed", slog.Any("err", err))
@@ -452,6 +453,50 @@ func (n *Node) Close() error {
 		n.closeErr = n.shutdown()
 	})
 	return n.closeErr
+}
+
+// leaderReleaseTimeout bounds how long a closing node waits for its stream leaders to move.
+const leaderReleaseTimeout = 3 * time.Second
+
+// releaseLeaders asks JetStream to move every stream (and KV bucket) leader this node's server
+// holds to another peer, and waits (at most timeout) until it holds none. A graceful stop, as
+// in a rolling restart, then costs the streams a handover instead of an election after the
+// leader vanished (measured in the chaos suite: up to 32 s of stalled trading).
+func (n *Node) releaseLeaders(timeout time.Duration) {
+	if n.js == nil || n.nc == nil || !n.Ready() || n.mesh == nil || !n.HasQuorum() {
+		return // alone or on a minority side: nobody to hand over to
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	led := func() []string {
+		var out []string
+		lister := n.js.ListStreams(ctx)
+		for info := range lister.Info() {
+			if info.Cluster != nil && info.Cluster.Leader == n.cfg.NodeID && info.Config.Replicas > 1 {
+				out = append(out, info.Config.Name)
+			}
+		}
+		return out
+	}
+	streams := led()
+	if len(streams) == 0 {
+		return
+	}
+	n.log.Info("releasing_stream_leaders", slog.Int("streams", len(streams)))
+	for _, s := range streams {
+		if _, err := n.nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+s, nil); err != nil {
+			n.log.Debug("leader_release_failed", slog.String("stream", s), slog.Any("err", err))
+		}
+	}
+	for ctx.Err() == nil {
+		left := led()
+		if len(left) == 0 {
+			return
+		}
+		if !sleepCtx(ctx, 100*time.Millisecond) {
+			n.log.Warn("stream_leaders_not_released", slog.Int("streams", len(left)))
+		}
+	}
 }
 
 // Kill stops the node abruptly: no gossip leave, no graceful step-down is waited for. Tests use it
