@@ -252,6 +252,7 @@ func (g *Gateway) awaitReplica(ctx context.Context, s *symbol, seq uint64) {
 		select {
 		case <-changed:
 		case <-t.C:
+			g.log.Debug("replica_behind", "symbol", s.name, "want", seq, "applied", applied)
 			return
 		case <-ctx.Done():
 			return
