@@ -10,8 +10,12 @@
 // the replica and the market streams come from the event log, depth update ids stay continuous
 // across symbol moves and failovers, and GET /api/v3/order works from any region.
 //
-// newOrderRespType ACK currently waits for the matcher like RESULT and FULL: the order id is
-// assigned by the matcher, so it is not known when the append is acknowledged.
+// newOrderRespType ACK answers once the command is durably appended: an order's id is the CMD_<S>
+// sequence of the command that placed it, so the append's ack carries it. RESULT and FULL wait
+// for the matcher's answer, which it sends before its events reach EVT_<S> (they are a pure
+// function of the durable command log). Read-your-writes: a gateway remembers the newest
+// command it answered for each account (and for each symbol's public data); a read right
+// after waits, at most ReadYourWrites, until the replica applied it.
 //
 // Orders carry a dedupe id derived from the account and newClientOrderId ("o:<account>:<id>"),
 // so a retried request is never placed twice. An outcome the gateway cannot know is answered
@@ -22,7 +26,8 @@
 // symbols.go (OWNERS watch, EVT followers), replica.go (the local book and order index),
 // rest_public.go, rest_orders.go, responses.go (Binance JSON), limits.go, ws.go and ws_user.go
 // (market and listen-key streams), ws_api.go (WebSocket API /ws-api/v3, sharing the REST
-// handlers).
+// handlers), status.go (Statuspage v2, /status, the status WebSocket), health.go (/healthz,
+// /readyz, Drain), metrics.go (Prometheus).
 //
 // Concurrency: one follower goroutine per symbol writes its replica (under the replica's lock)
 // and feeds the WebSocket hub; HTTP handlers only read. Every goroutine the gateway starts is

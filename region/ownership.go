@@ -331,13 +331,5 @@ func (c *ownerCache) watch(ctx context.Context, kv jetstream.KeyValue, onErr fun
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// sleepCtx waits d, or until ctx ends (then false).
+var sleepCtx = client.SleepCtx

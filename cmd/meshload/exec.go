@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/geomesh/geomesh/region/client"
 )
 
 // account is an API key of one account (--keys lines: account,key,secret).
@@ -184,16 +186,7 @@ func (l *loader) run(ctx context.Context, r *request) outcome {
 func backoff(n int) time.Duration { return min(500*time.Millisecond, 20*time.Millisecond<<min(n, 5)) }
 
 // sleepCtx waits d or until ctx ends (false).
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+var sleepCtx = client.SleepCtx
 
 // resolve learns the outcome of a request whose answer was "unknown" by querying the order it
 // names (GET /api/v3/order?origClientOrderId=) on any region until the answer is definite or

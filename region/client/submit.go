@@ -175,7 +175,7 @@ func (s *Submitter) append(ctx context.Context, symbol, id string, data []byte) 
 		if s.cfg.Quorum != nil && !s.cfg.Quorum() {
 			break
 		}
-		sleepCtx(ctx, time.Duration(min(attempt+1, 10))*25*time.Millisecond)
+		SleepCtx(ctx, time.Duration(min(attempt+1, 10))*25*time.Millisecond)
 	}
 	if maybeStored {
 		return nil, fmt.Errorf("%w: append to %s: %v", ErrOutcomeUnknown, CmdStream(symbol), lastErr)
@@ -268,7 +268,8 @@ func ResultOf(batch *proto.EventBatch) *proto.CommandResult {
 	return res
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// SleepCtx waits d, or until ctx ends (then false). Shared by the packages that retry.
+func SleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -138,16 +138,8 @@ func modify[T any](ctx context.Context, s *Store, key string, mutate func(*T) er
 	return nil, 0, fmt.Errorf("update %s: %w", key, ErrConflict)
 }
 
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// pause waits d, or until ctx ends (then false).
+var pause = client.SleepCtx
 
 func isConflict(err error) bool {
 	var apiErr *jetstream.APIError
