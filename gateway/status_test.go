@@ -299,6 +299,19 @@ func TestStatusFailoverIncident(t *testing.T) {
 		}
 	}
 	t.Logf("kill -> monitoring on both live gateways: %v", time.Since(killedAt))
+	// The metrics moved too: the surviving controller counted the failover, and the survivors'
+	// registries show the dead region down and the symbol's new home.
+	failovers := 0.0
+	for _, r := range []string{"eu-west", "ap-south"} {
+		reg := e.m.Node(r).Registry()
+		failovers += metricValue(t, reg, "geomesh_failovers_total", "")
+		if up := metricValue(t, reg, "geomesh_region_up", dead); up != 0 {
+			t.Errorf("%s: geomesh_region_up{region=%s} = %v, want 0", r, dead, up)
+		}
+	}
+	if failovers < 1 {
+		t.Errorf("geomesh_failovers_total on the survivors = %v, want >= 1", failovers)
+	}
 	{
 		var doc status.IncidentsDoc
 		if err := getJSON(e.gw["eu-west"].URL()+"/api/v2/incidents/unresolved.json", &doc); err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -134,30 +135,53 @@ func (c *controller) actor() string { return "controller/" + c.n.cfg.NodeID }
 // placeNewSymbols creates the ownership record and streams of every configured symbol that
 // has none: home = first preferred region that is up and not cordoned, else the least loaded.
 func (c *controller) placeNewSymbols(ctx context.Context) {
+	// Creating a symbol's two R3 streams is a few meta-layer round trips, mostly waiting:
+	// several symbols at once bring 500 configured symbols to TRADING much sooner.
+	sem := make(chan struct{}, placeParallel)
+	var wg sync.WaitGroup
 	for _, sc := range c.n.cfg.Symbols {
 		if c.n.cache.get(sc.Symbol) != nil {
 			continue
 		}
-		rec, err := sc.record()
-		if err != nil {
-			continue // Validate refused it at start
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
 		}
-		home := c.n.pickHome(ctx, rec.PreferredRegions, "")
-		if home == "" {
-			continue
-		}
-		if err := c.n.streams.ensureSymbol(ctx, sc.Symbol); err != nil {
-			c.log.Warn("create_symbol_streams_failed", slog.String("symbol", sc.Symbol), slog.Any("err", err))
-			continue
-		}
-		rec.HomeRegion = home
-		rec.Actor, rec.Reason = c.actor(), ReasonPlacement
-		if err := c.n.owners.Create(ctx, rec); err != nil && !errors.Is(err, ErrSymbolExists) {
-			c.log.Warn("place_symbol_failed", slog.String("symbol", sc.Symbol), slog.Any("err", err))
-			continue
-		}
-		c.log.Info("symbol_placed", slog.String("symbol", sc.Symbol), slog.String("home", home))
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c.placeSymbol(ctx, sc)
+		})
 	}
+	wg.Wait()
+}
+
+// placeParallel bounds the symbols placed at once.
+const placeParallel = 16
+
+// placeSymbol creates sc's streams and its first ownership record, homed in its first live
+// preferred region.
+func (c *controller) placeSymbol(ctx context.Context, sc SymbolConfig) {
+	rec, err := sc.record()
+	if err != nil {
+		return // Validate refused it at start
+	}
+	home := c.n.pickHome(ctx, rec.PreferredRegions, "")
+	if home == "" {
+		return
+	}
+	if err := c.n.streams.ensureSymbol(ctx, sc.Symbol); err != nil {
+		c.log.Warn("create_symbol_streams_failed", slog.String("symbol", sc.Symbol), slog.Any("err", err))
+		return
+	}
+	rec.HomeRegion = home
+	rec.Actor, rec.Reason = c.actor(), ReasonPlacement
+	if err := c.n.owners.Create(ctx, rec); err != nil && !errors.Is(err, ErrSymbolExists) {
+		c.log.Warn("place_symbol_failed", slog.String("symbol", sc.Symbol), slog.Any("err", err))
+		return
+	}
+	c.log.Info("symbol_placed", slog.String("symbol", sc.Symbol), slog.String("home", home))
 }
 
 // regionDown: gossip reports every node of r dead for the grace period, and the JetStream
@@ -219,6 +243,9 @@ func (c *controller) failover(ctx context.Context) {
 			},
 		})
 		if err != nil {
+			if ctx.Err() != nil {
+				return // the node is stopping
+			}
 			c.log.Error("failover_failed", slog.String("symbol", rec.Symbol), slog.Any("err", err))
 			continue
 		}
