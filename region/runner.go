@@ -432,7 +432,7 @@ func (r *runner) flush(ctx context.Context) error {
 	return nil
 }
 
-// finishHead waits for the oldest append in flight (at most AppendTimeout), or redoes it with
+// finishHead waits for the oldest append in flight (at most evtAckWait), or redoes it with
 // appendEvents when it failed, timed out or was never sent; then records and fans it out.
 func (r *runner) finishHead(ctx context.Context) error {
 	head := r.window[0]

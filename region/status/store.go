@@ -1,6 +1,7 @@
 package status
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/geomesh/geomesh/region/client"
@@ -64,29 +66,73 @@ func (s *Store) Get(ctx context.Context, key string, v any) (uint64, error) {
 }
 
 // Create stores v under key only if key does not exist; an existing key is
-// jetstream.ErrKeyExists (the caller lost a race, or repeats itself).
+// jetstream.ErrKeyExists (the caller lost a race, or repeats itself). A write the cluster could
+// not take (a bucket leader election) is retried for up to writeRetry; when an earlier attempt
+// may have been stored, an existing key holding exactly v counts as ours.
 func (s *Store) Create(ctx context.Context, key string, v any) (uint64, error) {
 	b, err := Encode(v)
 	if err != nil {
 		return 0, err
 	}
-	rev, err := s.KV.Create(ctx, key, b)
+	var rev uint64
+	maybeStored := false
+	err = retryTransient(ctx, func(ctx context.Context) error {
+		var err error
+		rev, err = s.KV.Create(ctx, key, b)
+		if errors.Is(err, jetstream.ErrKeyExists) && maybeStored {
+			if e, gerr := s.KV.Get(ctx, key); gerr == nil && bytes.Equal(e.Value(), b) {
+				rev, err = e.Revision(), nil
+			}
+		}
+		if transient(err) {
+			maybeStored = true
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", key, err)
 	}
 	return rev, nil
 }
 
-// Put stores v under key unconditionally.
+// Put stores v under key unconditionally (retrying a write the cluster could not take).
 func (s *Store) Put(ctx context.Context, key string, v any) error {
 	b, err := Encode(v)
 	if err != nil {
 		return err
 	}
-	if _, err := s.KV.Put(ctx, key, b); err != nil {
+	err = retryTransient(ctx, func(ctx context.Context) error {
+		_, err := s.KV.Put(ctx, key, b)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	return nil
+}
+
+// writeRetry bounds the retries of a write that failed because the bucket had no leader.
+const writeRetry = 5 * time.Second
+
+// transient: the bucket could not answer (no leader yet, a request lost in an election).
+func transient(err error) bool {
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrTimeout)
+}
+
+// retryTransient runs f until it succeeds, fails otherwise than transiently, or writeRetry or
+// ctx ends.
+func retryTransient(ctx context.Context, f func(context.Context) error) error {
+	deadline := time.Now().Add(writeRetry)
+	for attempt := 0; ; attempt++ {
+		err := f(ctx)
+		if !transient(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		if !pause(ctx, time.Duration(min(attempt+1, 10))*50*time.Millisecond) {
+			return err
+		}
+	}
 }
 
 // ErrNoChange, returned by a Modify mutation, leaves the record as it is.
@@ -127,7 +173,12 @@ func modify[T any](ctx context.Context, s *Store, key string, mutate func(*T) er
 		if err != nil {
 			return nil, 0, err
 		}
-		next, err := s.KV.Update(ctx, key, b, rev)
+		var next uint64
+		err = retryTransient(ctx, func(ctx context.Context) error {
+			var err error
+			next, err = s.KV.Update(ctx, key, b, rev)
+			return err
+		})
 		if err == nil {
 			return v, next, nil
 		}

@@ -76,13 +76,32 @@ func TestStatusPageInBrowser(t *testing.T) {
 		if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
 			return err
 		}
+		incident = ""
 		for _, in := range doc.Incidents {
 			if strings.HasPrefix(in.ID, "inc-us-east-") && in.Status != status.Investigating {
 				incident = in.ID
+			}
+		}
+		if incident == "" {
+			return fmt.Errorf("%d unresolved incidents", len(doc.Incidents))
+		}
+		// The components are written apart from the incident: wait for both, so the page
+		// rendered next shows one state.
+		cres, err := http.Get(gw.URL() + "/api/v2/components.json")
+		if err != nil {
+			return err
+		}
+		defer cres.Body.Close()
+		var comps status.ComponentsDoc
+		if err := json.NewDecoder(cres.Body).Decode(&comps); err != nil {
+			return err
+		}
+		for _, c := range comps.Components {
+			if c.ID == "us-east" && c.Status == status.MajorOutage {
 				return nil
 			}
 		}
-		return fmt.Errorf("%d unresolved incidents", len(doc.Incidents))
+		return fmt.Errorf("incident %s open, us-east not yet major_outage", incident)
 	})
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
