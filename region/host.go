@@ -85,11 +85,15 @@ func (h *host) reconcile(ctx context.Context) {
 			continue // minority side or forming: nothing could be appended
 		}
 		r := newRunner(h.n, sym)
+		// The runner's context exists before its goroutine, so stop (under h.mu, from another
+		// goroutine) never races with run setting it.
+		rctx, cancel := context.WithCancel(ctx)
+		r.cancel = cancel
 		h.runners[sym] = r
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
-			r.run(ctx)
+			r.run(rctx)
 		}()
 	}
 }

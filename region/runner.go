@@ -66,11 +66,13 @@ func (r *runner) stop() {
 	<-r.done
 }
 
-func (r *runner) run(parent context.Context) {
-	ctx, cancel := context.WithCancel(parent)
-	r.cancel = cancel
+// run matches until ctx ends (r.cancel, set by the host before run starts, ends it) or the
+// runner cannot go on.
+func (r *runner) run(ctx context.Context) {
 	defer func() {
-		cancel()
+		if r.cancel != nil {
+			r.cancel()
+		}
 		r.snapshots.Wait()
 		r.ended.Store(true)
 		close(r.done)
