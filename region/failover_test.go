@@ -312,10 +312,19 @@ func TestFailoverOfHomeRegionUnderFlow(t *testing.T) {
 	t.Logf("%d commands, %d acknowledged, epochs %v", rep.Commands, len(acked), rep.Epochs)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	hist, err := m.Node(want).History(ctx, sym, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Right after losing a region, AUDIT may be electing a leader, and a read then finds
+	// nothing yet: read until the history shows the placement at least.
+	var hist []*proto.AuditEntry
+	m.Await("the symbol's history readable", func() error {
+		var err error
+		if hist, err = m.Node(want).History(ctx, sym, 0); err != nil {
+			return err
+		}
+		if len(hist) == 0 {
+			return errors.New("no entries yet")
+		}
+		return nil
+	})
 	failovers := 0
 	for _, e := range hist {
 		if e.Action == proto.AuditAction_AUDIT_ACTION_FAILOVER {
