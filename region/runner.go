@@ -140,6 +140,9 @@ func (r *runner) serve(ctx context.Context) error {
 	}()
 
 	r.placeLeaders(ctx)
+	if !r.stillHome() {
+		return fmt.Errorf("%w: %s moved while the matcher started", errStale, r.sym)
+	}
 	cons, err := r.n.js.OrderedConsumer(ctx, client.CmdStream(r.sym), jetstream.OrderedConsumerConfig{
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       from + 1,
@@ -226,6 +229,9 @@ func (r *runner) placeLeaders(ctx context.Context) {
 	defer cancel()
 	for _, s := range []string{client.CmdStream(r.sym), client.EvtStream(r.sym)} {
 		for ctx.Err() == nil {
+			if !r.stillHome() {
+				return // a stale record started us: never pull leaders to a region that lost the symbol
+			}
 			err := stepDownTo(ctx, r.n.nc, r.n.js, s, r.n.cfg.Region, r.n.regionOfServer)
 			if err == nil && r.leaderHere(ctx, s) {
 				break
@@ -233,6 +239,12 @@ func (r *runner) placeLeaders(ctx context.Context) {
 			sleepCtx(ctx, 50*time.Millisecond)
 		}
 	}
+}
+
+// stillHome reports whether the ownership cache still names this region the symbol's home.
+func (r *runner) stillHome() bool {
+	rec := r.n.cache.get(r.sym)
+	return rec != nil && rec.HomeRegion == r.n.cfg.Region
 }
 
 // leaderHere reports whether stream's leader is a server of this region.
