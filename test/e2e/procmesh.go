@@ -464,3 +464,25 @@ func (m *Mesh) Stop(r string, timeout time.Duration) (*os.ProcessState, error) {
 		return p.cmd.ProcessState, fmt.Errorf("stop %s: %w: no exit %v after SIGTERM, killed", r, ErrTimeout, timeout)
 	}
 }
+
+// RunWithBinary is a TestMain body for real-process tests: unless -short, it builds regiond
+// once into a temporary folder named after prefix and stores its path in *binary, then runs
+// the tests and removes the folder. It returns the exit code.
+func RunWithBinary(m *testing.M, prefix string, binary *string) int {
+	if testing.Short() {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if *binary, err = Build(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
