@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,6 +29,10 @@ type hub struct {
 	conns  map[*wsConn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	// market counts the market stream subscriptions open on every connection: with none,
+	// onBatch does nothing (an order gateway serving only the REST and WebSocket APIs does not
+	// render depth and trade payloads for every batch).
+	market atomic.Int64
 }
 
 func newHub(g *Gateway) *hub {
@@ -49,9 +54,10 @@ type wsConn struct {
 	stopOnce sync.Once
 	drainOne sync.Once
 
-	mu    sync.Mutex
-	subs  map[string]bool // market stream names (lowercase symbols) and listen keys
-	users map[string]*nats.Subscription
+	mu      sync.Mutex
+	stopped bool            // stop ran: no more market subscriptions are counted
+	subs    map[string]bool // market stream names (lowercase symbols) and listen keys
+	users   map[string]*nats.Subscription
 	// nextSub numbers the WebSocket API user-data subscriptions.
 	nextSub int
 }
@@ -161,6 +167,12 @@ func (wc *wsConn) stop() {
 	wc.stopOnce.Do(func() {
 		close(wc.done)
 		wc.mu.Lock()
+		wc.stopped = true
+		for name := range wc.subs {
+			if isMarketStream(name) {
+				wc.h.market.Add(-1)
+			}
+		}
 		for _, s := range wc.users {
 			_ = s.Unsubscribe()
 		}
@@ -342,7 +354,10 @@ func validWSID(id json.RawMessage) bool {
 func (wc *wsConn) subscribe(name string) bool {
 	if _, _, ok := parseStream(name); ok {
 		wc.mu.Lock()
-		wc.subs[name] = true
+		if !wc.subs[name] && !wc.stopped {
+			wc.subs[name] = true
+			wc.h.market.Add(1)
+		}
 		wc.mu.Unlock()
 		return true
 	}
@@ -352,11 +367,20 @@ func (wc *wsConn) subscribe(name string) bool {
 func (wc *wsConn) unsubscribe(name string) {
 	wc.mu.Lock()
 	defer wc.mu.Unlock()
+	if wc.subs[name] && isMarketStream(name) && !wc.stopped {
+		wc.h.market.Add(-1)
+	}
 	delete(wc.subs, name)
 	if s := wc.users[name]; s != nil {
 		_ = s.Unsubscribe()
 		delete(wc.users, name)
 	}
+}
+
+// isMarketStream: name is a market stream (not a listen key).
+func isMarketStream(name string) bool {
+	_, _, ok := parseStream(name)
+	return ok
 }
 
 // parseStream splits "<symbol>@<kind>" (symbol lowercase) or "!bookTicker".
@@ -380,6 +404,9 @@ func parseStream(name string) (sym, kind string, ok bool) {
 // onBatch is called by a symbol's follower after its replica applied batch; it pushes the
 // market-data payloads to the subscribed connections.
 func (h *hub) onBatch(s *symbol, batch *proto.EventBatch) {
+	if h.market.Load() == 0 {
+		return
+	}
 	h.mu.RLock()
 	if len(h.conns) == 0 {
 		h.mu.RUnlock()

@@ -90,3 +90,39 @@ func FuzzWSFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestMarketSubscriptionCount: the hub's count of market subscriptions, which lets onBatch skip
+// rendering payloads nobody reads, follows SUBSCRIBE, UNSUBSCRIBE (also of a name never
+// subscribed, or twice) and the connection's end, and never counts after the end.
+func TestMarketSubscriptionCount(t *testing.T) {
+	wc := testConn()
+	h := wc.h
+	steps := []struct {
+		in   string
+		want int64
+	}{
+		{`{"method":"SUBSCRIBE","params":["btcusdt@depth@100ms","btcusdt@trade"],"id":1}`, 2},
+		{`{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":2}`, 2},
+		{`{"method":"UNSUBSCRIBE","params":["btcusdt@trade","ethusdt@trade"],"id":3}`, 1},
+		{`{"method":"UNSUBSCRIBE","params":["btcusdt@trade"],"id":4}`, 1},
+		{`{"method":"SUBSCRIBE","params":["!bookTicker"],"id":5}`, 2},
+	}
+	for _, st := range steps {
+		wc.control([]byte(st.in))
+		if got := h.market.Load(); got != st.want {
+			t.Fatalf("after %s: %d market subscriptions, want %d", st.in, got, st.want)
+		}
+	}
+	other := testConn()
+	other.h = h
+	other.control([]byte(`{"method":"SUBSCRIBE","params":["ethusdt@depth"],"id":1}`))
+	wc.stop()
+	if got := h.market.Load(); got != 1 {
+		t.Fatalf("after the first connection ended: %d, want 1", got)
+	}
+	wc.control([]byte(`{"method":"SUBSCRIBE","params":["solusdt@trade"],"id":6}`))
+	other.stop()
+	if got := h.market.Load(); got != 0 {
+		t.Fatalf("after both ended: %d, want 0", got)
+	}
+}

@@ -161,15 +161,55 @@ func (r *runner) serve(ctx context.Context) error {
 	if cmdLast <= from {
 		r.onCaughtUp(ctx)
 	}
+	// A reader goroutine hands the commands over, so that this loop can wait for the next
+	// command and for the oldest EVT append's ack at once: acks are finished (evtDone, fan-out)
+	// as they come, without stopping to drain the pipeline whenever the command log is idle for
+	// a moment, which used to cost one R3 round trip per command at moderate load.
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	cmds := make(chan delivered, 64)
+	wg.Go(func() { readCommands(rctx, it, cmds) })
+	late := time.NewTimer(time.Hour)
+	defer late.Stop()
 	next := from + 1
 	for {
-		msg, err := it.Next()
-		if err != nil {
+		var okc <-chan *jetstream.PubAck
+		var errc <-chan error
+		var latec <-chan time.Time
+		if len(r.window) > 0 && pending(r.window[0].ack) {
+			head := r.window[0]
+			okc, errc = head.ack.Ok(), head.ack.Err()
+			late.Reset(time.Until(head.sent.Add(min(evtAckWait, r.n.cfg.AppendTimeout))))
+			latec = late.C
+		}
+		var d delivered
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ack := <-okc:
+			r.window[0].ack = okFuture{r.window[0].ack, ack}
+		case err := <-errc:
+			r.window[0].ack = errFuture{r.window[0].ack, err}
+		case <-latec:
+			// An ack normally comes within milliseconds; one that takes longer was most likely
+			// lost with a leader change: finishHead redoes it synchronously, which retries and
+			// tells an append already stored from a refused one, faster than waiting it out.
+			r.window[0].ack = errFuture{r.window[0].ack, errAckLate}
+		case d = <-cmds:
+		}
+		if d.msg == nil && d.err == nil {
+			if err := r.finishDone(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if d.err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("next command: %w", err)
+			return fmt.Errorf("next command: %w", d.err)
 		}
+		msg := d.msg
 		meta, err := msg.Metadata()
 		if err != nil {
 			return fmt.Errorf("command metadata: %w", err)
@@ -203,10 +243,9 @@ func (r *runner) serve(ctx context.Context) error {
 			if err := r.appendAsync(ctx, batch); err != nil {
 				return err
 			}
-			// Keep the pipeline full while commands wait; empty it before waiting for more
-			// (so fan-out never lags an idle symbol) and before a snapshot (which must only
-			// cover commands whose events are in EVT_<S>).
-			if meta.NumPending == 0 || r.snapshotDue(seq) {
+			// A snapshot must only cover commands whose events are in EVT_<S>: empty the
+			// pipeline first.
+			if r.snapshotDue(seq) {
 				if err := r.flush(ctx); err != nil {
 					return err
 				}
@@ -216,6 +255,27 @@ func (r *runner) serve(ctx context.Context) error {
 		next++
 		if meta.NumPending == 0 && !r.caughtUp.Load() {
 			r.onCaughtUp(ctx)
+		}
+	}
+}
+
+// delivered is one command (or the iterator's error) handed over by readCommands.
+type delivered struct {
+	msg jetstream.Msg
+	err error
+}
+
+// readCommands passes the iterator's commands to out until ctx ends or the iterator fails.
+func readCommands(ctx context.Context, it jetstream.MessagesContext, out chan<- delivered) {
+	for {
+		msg, err := it.Next()
+		select {
+		case out <- delivered{msg, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
 		}
 	}
 }
@@ -410,12 +470,12 @@ func (r *runner) appendAsync(ctx context.Context, batch *proto.EventBatch) error
 // (okFuture, errFuture) for finishHead.
 func (r *runner) headDone() bool {
 	head := r.window[0]
-	if head.ack == nil {
+	if !pending(head.ack) {
 		return true
 	}
 	select {
-	case <-head.ack.Ok():
-		r.window[0].ack = okFuture{head.ack}
+	case ack := <-head.ack.Ok():
+		r.window[0].ack = okFuture{head.ack, ack}
 		return true
 	case err := <-head.ack.Err():
 		r.window[0].ack = errFuture{head.ack, err}
@@ -425,16 +485,40 @@ func (r *runner) headDone() bool {
 	}
 }
 
-// okFuture and errFuture stand for a future whose outcome was already received by headDone.
+// okFuture and errFuture stand for a future whose outcome was already received (by headDone
+// or serve's loop).
 type (
 	okFuture struct {
 		jetstream.PubAckFuture
+		ack *jetstream.PubAck
 	}
 	errFuture struct {
 		jetstream.PubAckFuture
 		err error
 	}
 )
+
+// errAckLate marks an append whose ack did not come within evtAckWait.
+var errAckLate = errors.New("EVT append not acknowledged in time")
+
+// pending: f was sent and its outcome not received yet.
+func pending(f jetstream.PubAckFuture) bool {
+	switch f.(type) {
+	case nil, okFuture, errFuture:
+		return false
+	}
+	return true
+}
+
+// finishDone finishes, in order, the appends in flight whose outcome is known.
+func (r *runner) finishDone(ctx context.Context) error {
+	for len(r.window) > 0 && r.headDone() {
+		if err := r.finishHead(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // flush waits until every append in flight is finished.
 func (r *runner) flush(ctx context.Context) error {

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -120,6 +124,7 @@ See the package documentation (go doc ./cmd/meshload) for the journal format.`,
 	f.Int64Var(&o.maxErrors, "max-errors", -1, "exit 1 when more requests than this end without an ack or a benign rejection (-1: never)")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the workload's random choices")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with --demo: the mesh too) to this file")
+	f.StringVar(&o.pprofAddr, "pprof", "", "serve net/http/pprof on this address during the run (e.g. 127.0.0.1:6060): goroutine, block and mutex profiles")
 	f.IntVar(&o.coldStart, "cold-start-symbols", 0, "start an in-process mesh with this many generated symbols, report the time until all are TRADING, and exit")
 	f.DurationVar(&o.readyTimeout, "ready-timeout", 5*time.Minute, "how long --demo and --cold-start-symbols wait for the mesh")
 	f.StringVar(&o.logLevel, "log-level", "warn", "log level of the in-process mesh: debug, info, warn, error")
@@ -143,6 +148,13 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.pprofAddr != "" {
+		stopPprof, err := servePprof(o.pprofAddr)
+		if err != nil {
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer stopPprof()
 	}
 	if o.coldStart > 0 {
 		return runColdStart(ctx, o, stdout, stderr, log)
@@ -265,4 +277,27 @@ func runColdStart(ctx context.Context, o options, stdout, stderr io.Writer, log 
 	}
 	printCold(stdout, c)
 	return nil
+}
+
+// servePprof serves the net/http/pprof handlers on addr with block and mutex profiling on, so a
+// run's waits (not only its CPU) can be looked at while it goes.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	runtime.SetBlockProfileRate(10_000) // one sample per 10 µs blocked
+	runtime.SetMutexProfileFraction(100)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		_ = srv.Close()
+		runtime.SetBlockProfileRate(0)
+		runtime.SetMutexProfileFraction(0)
+	}, nil
 }

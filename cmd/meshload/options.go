@@ -46,6 +46,7 @@ type options struct {
 	maxErrors      int64
 	seed           uint64
 	cpuProfile     string
+	pprofAddr      string
 	coldStart      int
 	readyTimeout   time.Duration
 	logLevel       string
