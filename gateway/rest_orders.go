@@ -240,10 +240,18 @@ func (g *Gateway) submitError(err error) *apiError {
 	return errUnknown
 }
 
+// replicaStall is how long a reader waits for a replica that applies nothing before it asks
+// the symbol's follower to re-create its consumer. The matcher's events normally follow its
+// answer within a millisecond or two.
+const replicaStall = 300 * time.Millisecond
+
 // awaitReplica waits until the replica of s applied seq, at most Config.ReadYourWrites.
 func (g *Gateway) awaitReplica(ctx context.Context, s *symbol, seq uint64) {
 	t := time.NewTimer(g.cfg.ReadYourWrites)
 	defer t.Stop()
+	// A replica that applies nothing for replicaStall while we wait gets its follower restarted.
+	stall := time.NewTimer(replicaStall)
+	defer stall.Stop()
 	for {
 		applied, changed := s.book.appliedSeq()
 		if applied >= seq {
@@ -251,6 +259,10 @@ func (g *Gateway) awaitReplica(ctx context.Context, s *symbol, seq uint64) {
 		}
 		select {
 		case <-changed:
+			stall.Reset(replicaStall)
+		case <-stall.C:
+			g.log.Debug("replica_stalled", "symbol", s.name, "want", seq, "applied", applied)
+			s.stalled()
 		case <-t.C:
 			g.log.Debug("replica_behind", "symbol", s.name, "want", seq, "applied", applied)
 			return

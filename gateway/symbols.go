@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,6 +26,29 @@ type symbol struct {
 
 	mu  sync.RWMutex
 	rec *proto.OwnershipRecord
+
+	// restart asks the follower to re-create its consumer (see stalled); lastKick (unix ns)
+	// spaces those requests.
+	restart  chan struct{}
+	lastKick atomic.Int64
+}
+
+// stalled tells the follower that a reader has waited for the replica without it applying
+// anything, so its consumer is re-created from the last applied sequence. A new consumer can
+// stay silent without an error: its first pull request may reach the server before the
+// consumer runs there, and is lost (seen for new symbols: replicas at 0 for 10-15 s while
+// orders flowed). Missed heartbeats catch that in 2 s; a waiting reader catches it sooner.
+// At most one request per second.
+func (s *symbol) stalled() {
+	now := time.Now().UnixNano()
+	last := s.lastKick.Load()
+	if now-last < int64(time.Second) || !s.lastKick.CompareAndSwap(last, now) {
+		return
+	}
+	select {
+	case s.restart <- struct{}{}:
+	default:
+	}
 }
 
 func (s *symbol) record() *proto.OwnershipRecord {
@@ -125,7 +149,8 @@ func (r *registry) update(ctx context.Context, rec *proto.OwnershipRecord) {
 		r.log.Warn("bad_symbol_spec", "symbol", rec.Symbol, "err", err)
 		return
 	}
-	s = &symbol{name: rec.Symbol, spec: spec, rec: rec, book: newBook(rec.Symbol, spec, r.maxTrades, r.maxClosed)}
+	s = &symbol{name: rec.Symbol, spec: spec, rec: rec, book: newBook(rec.Symbol, spec, r.maxTrades, r.maxClosed),
+		restart: make(chan struct{}, 1)}
 	r.symbols[rec.Symbol] = s
 	r.mu.Unlock()
 	r.wg.Add(1)
@@ -140,9 +165,13 @@ func (r *registry) update(ctx context.Context, rec *proto.OwnershipRecord) {
 func (r *registry) follow(ctx context.Context, s *symbol) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
+		before, _ := s.book.appliedSeq()
 		err := r.followOnce(ctx, s)
 		if ctx.Err() != nil {
 			return
+		}
+		if after, _ := s.book.appliedSeq(); after > before {
+			backoff = 50 * time.Millisecond // it made progress: not a persistent failure
 		}
 		r.log.Debug("follow_restart", "symbol", s.name, "err", err)
 		t := time.NewTimer(backoff)
@@ -166,16 +195,31 @@ func (r *registry) followOnce(ctx context.Context, s *symbol) error {
 	if err != nil {
 		return err
 	}
-	it, err := cons.Messages()
+	// A missing heartbeat (1 s apart) makes the ordered consumer re-create itself within 2 s.
+	it, err := cons.Messages(jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return err
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
+	var restarted atomic.Bool
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.restart:
+			restarted.Store(true)
+			it.Stop()
+		case <-fctx.Done():
+		}
+	}()
 	for {
 		m, err := it.Next()
 		if err != nil {
+			if restarted.Load() {
+				return fmt.Errorf("no progress while a reader waited (applied %d): %w", seq, err)
+			}
 			return err
 		}
 		b, err := proto.DecodeEventBatch(m.Data())

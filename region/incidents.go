@@ -930,6 +930,7 @@ func (a *admin) createIncident(op func(context.Context, IncidentRequest) (*statu
 		if err != nil {
 			return 0, nil, statusErr(err)
 		}
+		a.n.awaitStatusCached(r.Context(), in)
 		return http.StatusCreated, in, nil
 	}
 }
@@ -958,7 +959,34 @@ func (a *admin) updateIncident(kind, to string) func(*http.Request) (int, any, e
 		if err != nil {
 			return 0, nil, statusErr(err)
 		}
+		a.n.awaitStatusCached(r.Context(), in)
 		return http.StatusOK, in, nil
+	}
+}
+
+// awaitStatusCached waits (at most 2 s) until this node's status cache, which the reads of the
+// admin API and the status pages are served from, shows the incident as written, so an
+// operator who resolves an incident and lists the open ones right after does not see it open.
+func (n *Node) awaitStatusCached(ctx context.Context, in *status.Incident) {
+	if n.status == nil || in == nil {
+		return
+	}
+	cached := func() bool {
+		got := n.status.cache.Snapshot().Incident(in.ID)
+		return got != nil && got.Status == in.Status && len(got.Updates) >= len(in.Updates)
+	}
+	changed, done := n.status.cache.Subscribe()
+	defer done()
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	for !cached() {
+		select {
+		case <-changed:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -151,7 +151,11 @@ func (r *runner) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", client.CmdStream(r.sym), err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	// The first pull request can reach the server before the new consumer runs there, and is
+	// then lost: the consumer stays silent until two heartbeats are missed and the ordered
+	// consumer re-creates itself (measured: the first command of a new owner delivered after
+	// 10 s with the default 5 s heartbeat). 500 ms heartbeats bound that to 1 s.
+	it, err := cons.Messages(jetstream.PullMaxMessages(512), jetstream.PullHeartbeat(cmdHeartbeat))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", client.CmdStream(r.sym), err)
 	}
@@ -213,6 +217,11 @@ func (r *runner) serve(ctx context.Context) error {
 		meta, err := msg.Metadata()
 		if err != nil {
 			return fmt.Errorf("command metadata: %w", err)
+		}
+		if age := time.Since(meta.Timestamp); age > time.Second && r.caughtUp.Load() {
+			// A caught-up matcher normally sees a command within milliseconds of its append.
+			r.log.Debug("command_late", slog.Uint64("seq", meta.Sequence.Stream), slog.Duration("age", age),
+				slog.Uint64("pending", meta.NumPending), slog.Int("in_flight", len(r.window)))
 		}
 		seq := meta.Sequence.Stream
 		if seq < next {
@@ -430,6 +439,9 @@ type inflight struct {
 	ack   jetstream.PubAckFuture // nil: not sent (the pipeline broke before it)
 	sent  time.Time
 }
+
+// cmdHeartbeat is the idle heartbeat of the matcher's CMD_<S> consumer (see serve).
+const cmdHeartbeat = 500 * time.Millisecond
 
 // maxInflight bounds the EVT_<S> appends a matcher keeps in flight; evtAckWait is how long the
 // oldest one's ack is awaited before the append is redone synchronously.
