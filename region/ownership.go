@@ -299,6 +299,12 @@ func (c *ownerCache) all() []*proto.OwnershipRecord {
 
 // watch keeps the cache in step with OWNERS until ctx ends, re-establishing the watch when it
 // breaks (a partition, a leader change).
+//
+// The cache counts as synced once the watch delivered the bucket's revision that its stream
+// leader reports as the last: the watch's consumer may run on this node's own replica, which
+// after a restart is behind for a moment and first delivers, and marks as current, what the
+// node remembers (a restarted old owner then saw itself as the home and started a matcher at
+// its old epoch, to be fenced only later).
 func (c *ownerCache) watch(ctx context.Context, kv jetstream.KeyValue, onErr func(error)) {
 	for ctx.Err() == nil {
 		w, err := kv.WatchAll(ctx)
@@ -309,12 +315,30 @@ func (c *ownerCache) watch(ctx context.Context, kv jetstream.KeyValue, onErr fun
 			}
 			continue
 		}
-		for upd := range w.Updates() {
-			if upd == nil {
-				c.synced.Store(true) // initial values delivered
-				c.signal()
-				continue
+		c.follow(ctx, kv, w, onErr)
+		_ = w.Stop()
+	}
+}
+
+// follow applies w's updates until it ends; see watch for when the cache becomes synced.
+func (c *ownerCache) follow(ctx context.Context, kv jetstream.KeyValue, w jetstream.KeyWatcher, onErr func(error)) {
+	var seen, want uint64 // newest revision delivered; the leader's last
+	initial, known := false, false
+	check := time.NewTicker(250 * time.Millisecond)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case upd, ok := <-w.Updates():
+			if !ok {
+				return
 			}
+			if upd == nil {
+				initial = true // the values this consumer had when it started
+				break
+			}
+			seen = max(seen, upd.Revision())
 			switch upd.Operation() {
 			case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
 				c.remove(upd.Key())
@@ -326,9 +350,40 @@ func (c *ownerCache) watch(ctx context.Context, kv jetstream.KeyValue, onErr fun
 				}
 				c.put(rec)
 			}
+		case <-check.C:
 		}
-		_ = w.Stop()
+		if !initial || c.synced.Load() {
+			continue
+		}
+		if !known {
+			last, err := leaderLastRevision(ctx, kv)
+			if err != nil {
+				onErr(fmt.Errorf("last revision of OWNERS: %w", err))
+				continue // the ticker asks again
+			}
+			want, known = last, true
+		}
+		if seen >= want {
+			c.synced.Store(true)
+			c.signal()
+		}
 	}
+}
+
+// leaderLastRevision is the bucket's last revision as its stream leader (which answers stream
+// info requests) reports it.
+func leaderLastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	js, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, fmt.Errorf("bucket status %T has no stream info", st)
+	}
+	return js.StreamInfo().State.LastSeq, nil
 }
 
 // sleepCtx waits d, or until ctx ends (then false).

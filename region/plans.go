@@ -232,8 +232,16 @@ func (n *Node) submitPlan(ctx context.Context, p *proto.Plan) (*proto.Plan, erro
 }
 
 func (n *Node) plansKV(ctx context.Context) (jetstream.KeyValue, error) {
-	return n.js.KeyValue(ctx, client.BucketPlans)
+	rctx, cancel := context.WithTimeout(ctx, jsRequestTimeout)
+	defer cancel()
+	return n.js.KeyValue(rctx, client.BucketPlans)
 }
+
+// jsRequestTimeout bounds one JetStream request made under a caller's longer context. A request
+// lost with a killed server's connection otherwise waits out the caller's whole deadline: a
+// plan read right after the controller's region was killed blocked for the 5 minutes of
+// TestPlanAbortAndControllerFailover's context.
+const jsRequestTimeout = 3 * time.Second
 
 // putPlan stores p; rev 0 creates it, else compare-and-swap on rev.
 func (n *Node) putPlan(ctx context.Context, p *proto.Plan, rev uint64) error {
@@ -246,10 +254,12 @@ func (n *Node) putPlan(ctx context.Context, p *proto.Plan, rev uint64) error {
 	if err != nil {
 		return err
 	}
+	wctx, cancel := context.WithTimeout(ctx, jsRequestTimeout)
+	defer cancel()
 	if rev == 0 {
-		_, err = kv.Create(ctx, p.Id, b)
+		_, err = kv.Create(wctx, p.Id, b)
 	} else {
-		_, err = kv.Update(ctx, p.Id, b, rev)
+		_, err = kv.Update(wctx, p.Id, b, rev)
 	}
 	if err != nil {
 		return fmt.Errorf("store plan %s: %w", p.Id, err)
@@ -268,7 +278,15 @@ func (n *Node) getPlan(ctx context.Context, id string) (*proto.Plan, uint64, err
 	if err != nil {
 		return nil, 0, err
 	}
-	e, err := kv.Get(ctx, id)
+	var e jetstream.KeyValueEntry
+	for attempt := 0; ; attempt++ {
+		rctx, cancel := context.WithTimeout(ctx, jsRequestTimeout)
+		e, err = kv.Get(rctx, id)
+		cancel()
+		if attempt == 2 || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, fmt.Errorf("%w: no plan %q", ErrInvalidPlan, id)
 	}
@@ -285,7 +303,9 @@ func (n *Node) Plans(ctx context.Context) ([]*proto.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := kv.ListKeys(ctx)
+	lctx, cancel := context.WithTimeout(ctx, jsRequestTimeout)
+	defer cancel()
+	keys, err := kv.ListKeys(lctx)
 	if err != nil {
 		return nil, err
 	}
