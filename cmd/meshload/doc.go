@@ -74,7 +74,9 @@
 // symbols and reports how long it took until every one of them was TRADING with its matcher
 // running in its home region. --cpuprofile writes a CPU profile of the whole process (with
 // --demo that includes the mesh; the load generator's goroutines carry the pprof label
-// side=client, so `go tool pprof -tagignore side=client` shows the mesh alone).
+// side=client, so `go tool pprof -tagignore side=client` shows the mesh alone). --pprof ADDR
+// serves net/http/pprof during the run with block and mutex profiling on, for what the CPU
+// profile cannot show: where requests wait (`curl ADDR/debug/pprof/goroutine?debug=1`).
 //
 // Exit status: 0 after a run, 1 when --max-errors was exceeded, 2 on a usage or setup error.
 package main
