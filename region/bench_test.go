@@ -22,88 +22,13 @@ import (
 // events of the last one. The matcher keeps up to maxInflight EVT appends in flight, so this is
 // not bounded by one R3 round trip per command.
 //
-//	go test -run '^$' -bench MatcherThroughput -benchtime 20000x ./region/
+//	go test -run '^$' -bench MatcherThroughput -benchtime 60000x ./region/
 func BenchmarkMatcherThroughput(b *testing.B) {
 	m := meshtest.New(b, meshtest.Options{Symbols: []region.SymbolConfig{
 		region.DemoSymbol(sym, "BTC", "USDT", "us-east", "eu-west", "ap-south")}})
 	m.AwaitConverged()
 	m.AwaitOwner(sym, meshtest.HomeIs("us-east"))
-	nc := m.Node("eu-west").Conn()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmdStream, err := js.Stream(ctx, client.CmdStream(sym))
-	if err != nil {
-		b.Fatal(err)
-	}
-	evtStream, err := js.Stream(ctx, client.EvtStream(sym))
-	if err != nil {
-		b.Fatal(err)
-	}
-	info, err := cmdStream.Info(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := info.State.LastSeq
-	msgs := make([]*nats.Msg, b.N)
-	for i := range msgs {
-		side := proto.Side_SIDE_BUY
-		if i%2 == 1 {
-			side = proto.Side_SIDE_SELL
-		}
-		id := fmt.Sprintf("tp-%d", i)
-		cmd := newOrder(sym, id, uint64(1+i%50), side, proto.TimeInForce_TIME_IN_FORCE_GTC, 1_000_000+int64(i%200)*100, 100)
-		if i%3 == 2 { // a third of them take liquidity
-			cmd.GetNewOrder().TimeInForce = proto.TimeInForce_TIME_IN_FORCE_IOC
-		}
-		cmd.SchemaVersion = proto.SchemaVersion
-		data, err := gproto.Marshal(cmd)
-		if err != nil {
-			b.Fatal(err)
-		}
-		msgs[i] = &nats.Msg{Subject: client.CmdSubject(sym), Data: data, Header: nats.Header{}}
-		msgs[i].Header.Set(jetstream.MsgIDHeader, id)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	for i, msg := range msgs {
-		if _, err := js.PublishMsgAsync(msg); err != nil {
-			b.Fatal(err)
-		}
-		if i%1000 == 999 || i == len(msgs)-1 { // stay under the client's async window
-			select {
-			case <-js.PublishAsyncComplete():
-			case <-ctx.Done():
-				b.Fatal("appends not acknowledged")
-			}
-		}
-	}
-	appended := time.Since(start)
-	want := base + uint64(b.N)
-	for {
-		info, err := evtStream.Info(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if info.State.LastSeq >= want {
-			break
-		}
-		if time.Since(start) > 5*time.Second && time.Since(start)%time.Second < time.Millisecond {
-			b.Logf("EVT at %d of %d after %v", info.State.LastSeq, want, time.Since(start))
-		}
-		if ctx.Err() != nil {
-			b.Fatalf("EVT_%s at %d of %d", sym, info.State.LastSeq, want)
-		}
-		time.Sleep(time.Millisecond) // polling the stream's end, not synchronizing
-	}
-	total := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/total.Seconds(), "cmds/s")
-	b.ReportMetric(float64(b.N)/appended.Seconds(), "appends/s")
-	b.ReportMetric(0, "ns/op")
+	benchThroughput(b, m, []string{sym}, []string{"eu-west"})
 }
 
 // BenchmarkMeshThroughput is BenchmarkMatcherThroughput over six symbols, two homed in each
@@ -114,21 +39,31 @@ func BenchmarkMatcherThroughput(b *testing.B) {
 //	go test -run '^$' -bench MeshThroughput -benchtime 60000x ./region/
 func BenchmarkMeshThroughput(b *testing.B) {
 	regions := []string{"us-east", "eu-west", "ap-south"}
-	var syms []region.SymbolConfig
+	var cfgs []region.SymbolConfig
+	var syms []string
 	for i := range 6 {
-		home := regions[i%3]
-		syms = append(syms, region.DemoSymbol(fmt.Sprintf("T%03dUSDT", i), fmt.Sprintf("T%03d", i), "USDT",
-			home, regions[(i+1)%3], regions[(i+2)%3]))
+		s := fmt.Sprintf("T%03dUSDT", i)
+		cfgs = append(cfgs, region.DemoSymbol(s, fmt.Sprintf("T%03d", i), "USDT",
+			regions[i%3], regions[(i+1)%3], regions[(i+2)%3]))
+		syms = append(syms, s)
 	}
-	m := meshtest.New(b, meshtest.Options{Symbols: syms})
+	m := meshtest.New(b, meshtest.Options{Symbols: cfgs})
 	m.AwaitConverged()
 	for i, s := range syms {
-		m.AwaitOwner(s.Symbol, meshtest.HomeIs(regions[i%3]))
+		m.AwaitOwner(s, meshtest.HomeIs(regions[i%3]))
 	}
+	benchThroughput(b, m, syms, regions)
+}
+
+// benchThroughput appends b.N new orders, spread over syms in turn, through the connections of
+// the regions from in turn (async publishes, at most 1,000 unacknowledged per connection), and
+// reports commands/s until every symbol's EVT_<S> holds the events of its last command. A third
+// of the orders are IOC and take liquidity.
+func benchThroughput(b *testing.B, m *meshtest.Mesh, syms, from []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	jss := make([]jetstream.JetStream, len(regions))
-	for i, r := range regions {
+	jss := make([]jetstream.JetStream, len(from))
+	for i, r := range from {
 		js, err := jetstream.New(m.Node(r).Conn())
 		if err != nil {
 			b.Fatal(err)
@@ -137,7 +72,7 @@ func BenchmarkMeshThroughput(b *testing.B) {
 	}
 	want := map[string]uint64{}
 	for _, s := range syms {
-		st, err := jss[0].Stream(ctx, client.CmdStream(s.Symbol))
+		st, err := jss[0].Stream(ctx, client.CmdStream(s))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -145,17 +80,17 @@ func BenchmarkMeshThroughput(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		want[s.Symbol] = info.State.LastSeq
+		want[s] = info.State.LastSeq
 	}
 	msgs := make([]*nats.Msg, b.N)
 	for i := range msgs {
-		s := syms[i%len(syms)].Symbol
+		s := syms[i%len(syms)]
 		want[s]++
 		side := proto.Side_SIDE_BUY
 		if (i/len(syms))%2 == 1 {
 			side = proto.Side_SIDE_SELL
 		}
-		id := fmt.Sprintf("mt-%d", i)
+		id := fmt.Sprintf("tp-%d", i)
 		cmd := newOrder(s, id, uint64(1+i%50), side, proto.TimeInForce_TIME_IN_FORCE_GTC, 1_000_000+int64(i%200)*100, 100)
 		if i%3 == 2 {
 			cmd.GetNewOrder().TimeInForce = proto.TimeInForce_TIME_IN_FORCE_IOC
@@ -171,11 +106,10 @@ func BenchmarkMeshThroughput(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i, msg := range msgs {
-		js := jss[i%len(jss)]
-		if _, err := js.PublishMsgAsync(msg); err != nil {
+		if _, err := jss[i%len(jss)].PublishMsgAsync(msg); err != nil {
 			b.Fatal(err)
 		}
-		if i%1000 == 999 || i == len(msgs)-1 {
+		if i%1000 == 999 || i == len(msgs)-1 { // stay under the client's async window
 			for _, js := range jss {
 				select {
 				case <-js.PublishAsyncComplete():
@@ -187,7 +121,7 @@ func BenchmarkMeshThroughput(b *testing.B) {
 	}
 	appended := time.Since(start)
 	for _, s := range syms {
-		st, err := jss[0].Stream(ctx, client.EvtStream(s.Symbol))
+		st, err := jss[0].Stream(ctx, client.EvtStream(s))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -196,11 +130,11 @@ func BenchmarkMeshThroughput(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if info.State.LastSeq >= want[s.Symbol] {
+			if info.State.LastSeq >= want[s] {
 				break
 			}
 			if ctx.Err() != nil {
-				b.Fatalf("EVT_%s at %d of %d", s.Symbol, info.State.LastSeq, want[s.Symbol])
+				b.Fatalf("EVT_%s at %d of %d", s, info.State.LastSeq, want[s])
 			}
 			time.Sleep(time.Millisecond) // polling the stream's end, not synchronizing
 		}
