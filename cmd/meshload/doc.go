@@ -70,7 +70,8 @@
 // # Other modes
 //
 // --demo starts an in-process 3-region mesh (nodes, gateways without rate limits, API keys) and
-// loads it; --cold-start-symbols N starts an in-process mesh configured with N generated
+// loads it (a deployed mesh enforces its gateways' limits: for a load test set the regiond keys
+// gateway.orders_per_10s and gateway.request_weight_per_minute to -1 or above the load); --cold-start-symbols N starts an in-process mesh configured with N generated
 // symbols and reports how long it took until every one of them was TRADING with its matcher
 // running in its home region. --cpuprofile writes a CPU profile of the whole process (with
 // --demo that includes the mesh; the load generator's goroutines carry the pprof label

@@ -86,6 +86,11 @@ const (
 //	http_addr: 127.0.0.1:8080       # gateway (Binance REST + WebSocket); local profile: 127.0.0.1:0
 //	drain_wait: 5s                  # on SIGTERM: /readyz 503 this long before stopping (local: 0s)
 //	ws_drain_window: 10s            # then serverShutdown to WebSocket clients over this (local: 0s)
+//	gateway:                        # the Binance API's limits and waits (exchangeInfo shows the limits)
+//	  request_weight_per_minute: 6000 # REQUEST_WEIGHT per client IP; -1: no limit
+//	  orders_per_10s: 100           # ORDERS per account per 10 s; -1: no limit
+//	  request_timeout: 10s          # wait for an order's outcome before -1007 (unknown)
+//	  read_your_writes: 2s          # longest wait for the local replica before answering
 //	admin_addr: 127.0.0.1:9090      # admin API for meshctl; local profile: 127.0.0.1:0
 //	admin_token: <token>            # prefer GEOMESH_ADMIN_TOKEN; required for lan and wan,
 //	                                # generated and logged when absent in the local profile
@@ -117,6 +122,7 @@ type fileConfig struct {
 	AdminAddr     string                `yaml:"admin_addr"`
 	AdminToken    string                `yaml:"admin_token"`
 	BootstrapKeys []bootstrapKeySection `yaml:"bootstrap_keys"`
+	Gateway       gatewaySection        `yaml:"gateway"`
 	DrainWait     string                `yaml:"drain_wait"`
 	WSDrainWindow string                `yaml:"ws_drain_window"`
 
@@ -131,6 +137,15 @@ type fileConfig struct {
 
 	// keysFrom names where Gossip.Keys came from, for error messages.
 	keysFrom string
+}
+
+// gatewaySection holds the gateway's client-facing limits and waits; absent keys keep
+// gateway.DefaultConfig's values.
+type gatewaySection struct {
+	RequestWeightPerMinute *int   `yaml:"request_weight_per_minute"`
+	OrdersPer10s           *int   `yaml:"orders_per_10s"`
+	RequestTimeout         string `yaml:"request_timeout"`
+	ReadYourWrites         string `yaml:"read_your_writes"`
 }
 
 type gossipSection struct {
@@ -489,7 +504,52 @@ func (fc *fileConfig) resolveFront(profile mesh.Profile) (frontConfig, error) {
 		return f, err
 	}
 	f.keys = keys
+	if err := fc.Gateway.resolve(&f.gw); err != nil {
+		return f, err
+	}
 	return f, nil
+}
+
+// resolve applies the gateway section to g (gateway.DefaultConfig's values where absent).
+func (gs gatewaySection) resolve(g *gatewaySettings) error {
+	d := gateway.DefaultConfig()
+	*g = gatewaySettings{weightLimit: d.WeightLimit, orderLimit10s: d.OrderLimit10s,
+		requestTimeout: d.RequestTimeout, readYourWrites: d.ReadYourWrites}
+	for _, l := range []struct {
+		dst *int
+		key string
+		v   *int
+	}{
+		{&g.weightLimit, "gateway.request_weight_per_minute", gs.RequestWeightPerMinute},
+		{&g.orderLimit10s, "gateway.orders_per_10s", gs.OrdersPer10s},
+	} {
+		if l.v == nil {
+			continue
+		}
+		if *l.v == 0 || *l.v < -1 {
+			return fmt.Errorf("%s %d: want a positive limit, or -1 for none", l.key, *l.v)
+		}
+		*l.dst = *l.v
+	}
+	for _, w := range []struct {
+		dst *time.Duration
+		key string
+		v   string
+	}{
+		{&g.requestTimeout, "gateway.request_timeout", gs.RequestTimeout},
+		{&g.readYourWrites, "gateway.read_your_writes", gs.ReadYourWrites},
+	} {
+		if err := setDuration(w.dst, w.key, w.v); err != nil {
+			return err
+		}
+	}
+	if g.requestTimeout <= 0 {
+		return fmt.Errorf("gateway.request_timeout %v: want a positive duration", g.requestTimeout)
+	}
+	if g.readYourWrites < 0 {
+		return fmt.Errorf("gateway.read_your_writes %v: want 0 or more", g.readYourWrites)
+	}
+	return nil
 }
 
 // resolveBootstrapKeys checks bootstrap_keys: an account, a key and its secret, known

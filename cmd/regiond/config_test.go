@@ -63,6 +63,11 @@ bootstrap_keys:
   - account: 8
     api_key: key8
     secret: secret8
+gateway:
+  request_weight_per_minute: -1
+  orders_per_10s: 50000
+  request_timeout: 3s
+  read_your_writes: 500ms
 `
 
 func TestLoadFileOnly(t *testing.T) {
@@ -113,6 +118,10 @@ func TestLoadFileOnly(t *testing.T) {
 			Account: 7, Permissions: []proto.Permission{proto.Permission_PERMISSION_READ}})},
 		{"key 2 (default permissions)", fmt.Sprint(s.front.keys[1]), fmt.Sprint(gateway.BootstrapKey{APIKey: "key8",
 			Secret: "secret8", Account: 8})},
+		{"weight limit off", s.front.gw.weightLimit, -1},
+		{"order limit", s.front.gw.orderLimit10s, 50000},
+		{"request timeout", s.front.gw.requestTimeout, 3 * time.Second},
+		{"read your writes", s.front.gw.readYourWrites, 500 * time.Millisecond},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -286,6 +295,16 @@ func TestBadConfig(t *testing.T) {
 		{"gateway and admin on one address", func() []string {
 			return []string{"--config", file(local), "--http-addr", "127.0.0.1:8080", "--admin-addr", "127.0.0.1:8080"}
 		}, nil, "http_addr and admin_addr are both 127.0.0.1:8080"},
+		{"zero order limit", func() []string { return []string{"--config", file(local + "gateway:\n  orders_per_10s: 0\n")} }, nil,
+			"gateway.orders_per_10s 0: want a positive limit, or -1 for none"},
+		{"bad weight limit", func() []string {
+			return []string{"--config", file(local + "gateway:\n  request_weight_per_minute: -5\n")}
+		}, nil, "gateway.request_weight_per_minute -5"},
+		{"bad request timeout", func() []string { return []string{"--config", file(local + "gateway:\n  request_timeout: 0s\n")} }, nil,
+			"gateway.request_timeout 0s: want a positive duration"},
+		{"unparsable read_your_writes", func() []string {
+			return []string{"--config", file(local + "gateway:\n  read_your_writes: soon\n")}
+		}, nil, "gateway.read_your_writes"},
 		{"bootstrap key without account", func() []string {
 			return []string{"--config", file(local + "bootstrap_keys:\n  - api_key: k\n    secret: s\n")}
 		}, nil, "bootstrap_keys[0]: account is required"},

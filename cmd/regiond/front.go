@@ -49,6 +49,14 @@ type frontConfig struct {
 	noGateway bool
 	// drainWait and wsDrainWindow shape the gateway's drain on shutdown (gateway.Drain).
 	drainWait, wsDrainWindow time.Duration
+	// gw holds the gateway's limits and waits (config section gateway).
+	gw gatewaySettings
+}
+
+// gatewaySettings are the gateway.Config fields set from the config file's gateway section.
+type gatewaySettings struct {
+	weightLimit, orderLimit10s     int // -1: no limit
+	requestTimeout, readYourWrites time.Duration
 }
 
 // front is the HTTP side of one running node: its gateway (client API) and its admin API
@@ -76,6 +84,10 @@ func startFront(ctx context.Context, n *region.Node, c frontConfig, log *slog.Lo
 		gc.Ready = func() bool { return n.Ready() && n.HasQuorum() }
 		gc.Registerer = n.Registry()
 		gc.WSDrainWindow = c.wsDrainWindow
+		if c.gw.requestTimeout > 0 { // zero: a frontConfig built without the file (tests)
+			gc.WeightLimit, gc.OrderLimit10s = c.gw.weightLimit, c.gw.orderLimit10s
+			gc.RequestTimeout, gc.ReadYourWrites = c.gw.requestTimeout, c.gw.readYourWrites
+		}
 		gw, err := gateway.New(gc)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)

@@ -112,6 +112,8 @@ func TestRunMeshServes(t *testing.T) {
 			body += "bootstrap_keys:\n  - {account: 42, api_key: bootstrapKey42, secret: bootstrapSecret42, permissions: [read]}\n"
 		case 1:
 			env[envAdminToken] = "token-from-env"
+		case 2:
+			body += "gateway: {orders_per_10s: 7, request_weight_per_minute: -1}\n"
 		}
 		args := []string{"--config", writeFileAt(t, filepath.Join(dir, r+".yaml"), body)}
 		if seed != "" {
@@ -152,6 +154,9 @@ func TestRunMeshServes(t *testing.T) {
 	for i := range regions {
 		checkHealthAndMetrics(t, got[i].rest, got[i].admin, regions)
 	}
+	// The gateway section reaches the gateway: exchangeInfo advertises the limits it enforces.
+	checkRateLimits(t, got[0].rest, map[string]int{"REQUEST_WEIGHT": 6000, "ORDERS": 100})
+	checkRateLimits(t, got[2].rest, map[string]int{"ORDERS": 7})
 	if _, body := httpGet(t, got[1].admin+"/metrics", ""); !strings.Contains(body,
 		`geomesh_http_requests_total{code="200",method="GET",route="/api/v3/account"}`) {
 		t.Errorf("eu-west's metrics do not count the signed account requests:\n%.3000s", body)
@@ -171,6 +176,28 @@ func TestRunMeshServes(t *testing.T) {
 			!strings.Contains(log, `"msg":"gateway_draining"`) {
 			t.Errorf("%s: not a clean stop:\n%s", r, log)
 		}
+	}
+}
+
+// checkRateLimits checks the rateLimits of restURL's exchangeInfo: type -> limit.
+func checkRateLimits(t *testing.T, restURL string, want map[string]int) {
+	t.Helper()
+	code, body := httpGet(t, restURL+"/api/v3/exchangeInfo", "")
+	var info struct {
+		RateLimits []struct {
+			Type  string `json:"rateLimitType"`
+			Limit int    `json:"limit"`
+		} `json:"rateLimits"`
+	}
+	if err := json.Unmarshal([]byte(body), &info); code != http.StatusOK || err != nil {
+		t.Fatalf("GET %s/api/v3/exchangeInfo: %d %v", restURL, code, err)
+	}
+	got := map[string]int{}
+	for _, l := range info.RateLimits {
+		got[l.Type] = l.Limit
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s rateLimits %v, want %v", restURL, got, want)
 	}
 }
 
