@@ -208,15 +208,28 @@ func auditKey(e *proto.AuditEntry) string {
 
 // History returns the audit entries of symbol, oldest first (at most limit, the newest ones).
 func (o *Ownership) History(ctx context.Context, symbol string, limit int) ([]*proto.AuditEntry, error) {
+	subject := "audit." + symbol
+	// How many entries there are, from the stream's leader (which answers stream info): an
+	// empty first fetch does not prove there are none. A fresh consumer's first pull request
+	// can be lost before the consumer runs on its server, and right after the region that led
+	// AUDIT was lost the fetch came back empty (meshctl history showed nothing).
+	st, err := o.js.Stream(ctx, client.StreamAudit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit: %w", err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return nil, fmt.Errorf("read audit: %w", err)
+	}
+	want := int(info.State.Subjects[subject])
 	cons, err := o.js.OrderedConsumer(ctx, client.StreamAudit, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"audit." + symbol},
+		FilterSubjects: []string{subject},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read audit: %w", err)
 	}
-	// Read until a fetch comes back empty: a fresh ordered consumer's pending count can lag.
 	var out []*proto.AuditEntry
-	for {
+	for empty := 0; len(out) < want; {
 		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(300*time.Millisecond))
 		if err != nil {
 			return nil, fmt.Errorf("read audit: %w", err)
@@ -230,8 +243,12 @@ func (o *Ownership) History(ctx context.Context, symbol string, limit int) ([]*p
 			}
 			out = append(out, e)
 		}
-		if n == 0 {
-			break
+		if n > 0 {
+			empty = 0
+			continue
+		}
+		if empty++; empty == 10 || ctx.Err() != nil {
+			return nil, fmt.Errorf("read audit: %d of the %d entries of %s arrived", len(out), want, symbol)
 		}
 	}
 	if limit > 0 && len(out) > limit {
