@@ -30,6 +30,8 @@ type host struct {
 	mu      sync.Mutex
 	runners map[string]*runner
 	wg      sync.WaitGroup
+
+	hadQuorum bool // as of the last reconcile (loop goroutine only)
 }
 
 func newHost(n *Node, cache *ownerCache) *host {
@@ -60,7 +62,15 @@ func (h *host) reconcile(ctx context.Context) {
 	// the symbols: stop matching at once instead of waiting for an append to fail.
 	// Until the ownership watch has delivered the current records, the cache may be what a
 	// restarted node remembers from before: a stale owner would start and only be fenced.
-	quorum := h.n.HasQuorum() && h.cache.synced.Load()
+	// A node that was on the minority side missed the changes made meanwhile: when it regains
+	// quorum, its cache must catch up with the bucket again before it starts anything (after a
+	// healed partition the old home started a matcher at its old epoch, to be fenced later).
+	hasQuorum := h.n.HasQuorum()
+	if hasQuorum && !h.hadQuorum {
+		h.cache.resync()
+	}
+	h.hadQuorum = hasQuorum
+	quorum := hasQuorum && h.cache.synced.Load()
 	for _, rec := range h.cache.all() {
 		if !quorum {
 			break
@@ -176,3 +186,6 @@ func stepDownTo(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stre
 }
 
 var errStale = errors.New("region: stale owner (fenced)")
+
+// errReadBehind: a read answered by a replica behind what this node already knows.
+var errReadBehind = errors.New("region: read behind the local view")

@@ -265,7 +265,27 @@ type ownerCache struct {
 	mu      sync.RWMutex
 	records map[string]*proto.OwnershipRecord
 	changed chan struct{} // signalled (non-blocking) on every change
-	synced  atomic.Bool   // the watch delivered the bucket's current values at least once
+	synced  atomic.Bool   // the cache has the bucket's revision its leader reported (see watch)
+	resyncs atomic.Uint64 // bumped by resync: the watch checks the leader's revision again
+}
+
+// resync marks the cache as not synced until the watch has delivered the revision the bucket's
+// leader reports now (after this node regained quorum).
+func (c *ownerCache) resync() {
+	c.mu.Lock()
+	c.resyncs.Add(1)
+	c.synced.Store(false)
+	c.mu.Unlock()
+}
+
+// markSynced sets synced unless a resync came after generation gen.
+func (c *ownerCache) markSynced(gen uint64) {
+	c.mu.Lock()
+	if c.resyncs.Load() == gen {
+		c.synced.Store(true)
+	}
+	c.mu.Unlock()
+	c.signal()
 }
 
 func newOwnerCache() *ownerCache {
@@ -341,6 +361,7 @@ func (c *ownerCache) watch(ctx context.Context, kv jetstream.KeyValue, onErr fun
 func (c *ownerCache) follow(ctx context.Context, kv jetstream.KeyValue, w jetstream.KeyWatcher, onErr func(error)) {
 	var seen, want uint64 // newest revision delivered; the leader's last
 	initial, known := false, false
+	gen := c.resyncs.Load()
 	check := time.NewTicker(250 * time.Millisecond)
 	defer check.Stop()
 	for {
@@ -369,6 +390,9 @@ func (c *ownerCache) follow(ctx context.Context, kv jetstream.KeyValue, w jetstr
 			}
 		case <-check.C:
 		}
+		if g := c.resyncs.Load(); g != gen {
+			gen, known = g, false // ask the leader again
+		}
 		if !initial || c.synced.Load() {
 			continue
 		}
@@ -381,8 +405,7 @@ func (c *ownerCache) follow(ctx context.Context, kv jetstream.KeyValue, w jetstr
 			want, known = last, true
 		}
 		if seen >= want {
-			c.synced.Store(true)
-			c.signal()
+			c.markSynced(gen)
 		}
 	}
 }

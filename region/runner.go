@@ -49,11 +49,12 @@ type runner struct {
 	evtDone    uint64          // last command whose events are in EVT_<S>
 	window     []inflight      // applied commands whose EVT_<S> appends are in flight, in order
 	phaseAsked map[uint64]bool // epochs whose phase this runner already asked for
+	settling   map[uint64]bool // epochs whose settle (SetPhase TRADING) is in the log
 }
 
 func newRunner(n *Node, sym string) *runner {
 	return &runner{n: n, sym: sym, log: n.log.With(slog.String("symbol", sym)), done: make(chan struct{}),
-		phaseAsked: map[uint64]bool{}}
+		phaseAsked: map[uint64]bool{}, settling: map[uint64]bool{}}
 }
 
 func (r *runner) epoch() uint64  { return r.curEpoch.Load() }
@@ -724,7 +725,9 @@ func (r *runner) control(ctx context.Context) {
 				r.phaseAsked[rec.Epoch] = true
 			}
 		}
-		if inSettleWindow(rec) && matcher.Phase(r.phase.Load()) == matcher.CancelOnly &&
+		// Settle once the window's CANCEL_ONLY is applied and the window is over; and again,
+		// until the record says TRADING, if the log part was done but the record's was not.
+		if inSettleWindow(rec) && (matcher.Phase(r.phase.Load()) == matcher.CancelOnly || r.settling[rec.Epoch]) &&
 			time.Now().UnixNano() >= rec.SettleUntilUnixNano {
 			r.settle(ctx, rec.Epoch)
 		}
@@ -826,9 +829,15 @@ func (r *runner) settle(ctx context.Context, epoch uint64) {
 		r.log.Warn("settle_failed", slog.Any("err", err))
 		return
 	}
+	r.settling[epoch] = true
 	next, err := r.n.owners.Update(ctx, r.sym, Change{
 		Action: proto.AuditAction_AUDIT_ACTION_PHASE, Actor: "matcher/" + r.n.cfg.NodeID, Reason: ReasonSettled,
 		Mutate: func(rec *proto.OwnershipRecord) error {
+			if rec.Epoch < epoch {
+				// A read from a replica behind our cache (KV gets may be answered by any
+				// replica): nothing to conclude; the control loop tries again.
+				return fmt.Errorf("%w: read epoch %d, the record is at %d", errReadBehind, rec.Epoch, epoch)
+			}
 			if rec.Epoch != epoch || rec.HomeRegion != r.n.cfg.Region {
 				return ErrNoChange
 			}
@@ -836,6 +845,10 @@ func (r *runner) settle(ctx context.Context, epoch uint64) {
 			return nil
 		},
 	})
+	if errors.Is(err, errReadBehind) {
+		r.log.Debug("settle_retry", slog.Any("err", err))
+		return
+	}
 	if err != nil {
 		r.log.Warn("settle_failed", slog.Any("err", err))
 		return
