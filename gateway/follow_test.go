@@ -108,3 +108,38 @@ func TestFollowerRestartsWhenStalled(t *testing.T) {
 		t.Fatalf("replica at %d, want 6", got)
 	}
 }
+
+// TestRegistryKeepsNewestEpoch: a record older than the one the registry has (a watch
+// re-created on a replica that is behind) does not replace it.
+func TestRegistryKeepsNewestEpoch(t *testing.T) {
+	r := &registry{log: slog.New(slog.DiscardHandler), maxTrades: 10, maxClosed: 10, symbols: map[string]*symbol{}}
+	spec := &proto.SymbolSpec{Symbol: "BTCUSDT", BaseAsset: "BTC", QuoteAsset: "USDT", TickSize: "0.01",
+		StepSize: "0.00001", MinPrice: "0.01", MaxPrice: "1000000", MinQty: "0.00001", MaxQty: "9000", MaxNumOrders: 200}
+	rec := func(epoch uint64, phase proto.Phase) *proto.OwnershipRecord {
+		return &proto.OwnershipRecord{SchemaVersion: proto.SchemaVersion, Symbol: "BTCUSDT", HomeRegion: "eu-west",
+			Epoch: epoch, Phase: phase, Spec: spec}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no follower is needed: only the record is under test
+	steps := []struct {
+		in   *proto.OwnershipRecord
+		want uint64
+	}{
+		{rec(4, proto.Phase_PHASE_CANCEL_ONLY), 4},
+		{rec(5, proto.Phase_PHASE_TRADING), 5},
+		{rec(4, proto.Phase_PHASE_CANCEL_ONLY), 5},
+		{rec(5, proto.Phase_PHASE_TRADING), 5},
+		{rec(6, proto.Phase_PHASE_HALT), 6},
+	}
+	for i, st := range steps {
+		r.update(ctx, st.in)
+		s := r.get("BTCUSDT")
+		if s == nil {
+			t.Fatalf("step %d: symbol not registered", i)
+		}
+		if got := s.record().GetEpoch(); got != st.want {
+			t.Fatalf("step %d: record at epoch %d, want %d", i, got, st.want)
+		}
+	}
+	r.wg.Wait()
+}

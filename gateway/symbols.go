@@ -139,7 +139,11 @@ func (r *registry) update(ctx context.Context, rec *proto.OwnershipRecord) {
 	if s != nil {
 		r.mu.Unlock()
 		s.mu.Lock()
-		s.rec = rec
+		// Never back to an older epoch: a re-created watch whose consumer runs on a replica
+		// that is behind (after a partition heals) first delivers what that replica has.
+		if s.rec == nil || rec.GetEpoch() >= s.rec.GetEpoch() {
+			s.rec = rec
+		}
 		s.mu.Unlock()
 		return
 	}
