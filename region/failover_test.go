@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -494,12 +493,12 @@ func TestFailoverPolicies(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, id := range rep.RequestIDs {
-			if strings.HasPrefix(id, "phase-SOLUSDT-") && rep.Events == rep.Commands {
-				return nil
-			}
+		// The new owner's phase command for the halted epoch (an earlier epoch's does not halt).
+		want := fmt.Sprintf("phase-SOLUSDT-%d", rec.Epoch)
+		if slices.Contains(rep.RequestIDs, want) && rep.Events == rep.Commands {
+			return nil
 		}
-		return fmt.Errorf("no phase command yet in %v", rep.RequestIDs)
+		return fmt.Errorf("no %s yet in %v", want, rep.RequestIDs)
 	})
 	res, err := submitRetry(ctx, sub, newOrder("SOLUSDT", "while-halted", 9, proto.Side_SIDE_SELL,
 		proto.TimeInForce_TIME_IN_FORCE_GTC, 9500, 10000))

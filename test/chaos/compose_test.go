@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,11 +163,36 @@ func awaitAccepted(t *testing.T, d *Driver, names []string, since time.Time) {
 		acc := d.Accepts()
 		for _, s := range names {
 			if ts := acc[s]; len(ts) == 0 || !ts[len(ts)-1].After(since) {
-				return fmt.Errorf("no order of %s accepted since %s", s, since.Format(time.TimeOnly))
+				return fmt.Errorf("no order of %s accepted since %s (answers since: %s)", s,
+					since.Format(time.TimeOnly), answersSince(d.Records(), s, since))
 			}
 		}
 		return nil
 	})
+}
+
+// answersSince summarizes what the gateways answered symbol's requests since a time: counts by
+// operation, result and code, so a symbol that stops trading in a round tells why.
+func answersSince(recs []Record, symbol string, since time.Time) string {
+	n := map[string]int{}
+	for _, r := range recs {
+		if r.Symbol == symbol && r.TS.After(since) {
+			n[fmt.Sprintf("%s %s %d via %s", r.Op, r.Result, r.Code, r.Region)]++
+		}
+	}
+	if len(n) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(n))
+	for k := range n {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s ×%d", k, n[k]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // composeLost counts the acknowledged new orders of recs that some region's gateway does not
