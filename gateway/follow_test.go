@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,10 +18,10 @@ import (
 	"github.com/geomesh/geomesh/region/client"
 )
 
-// TestFollowerRestartsWhenStalled: a reader that waits for a replica which applies nothing
-// restarts the symbol's follower, which goes on from the last applied batch: nothing is
-// skipped, nothing applied twice (the replica ignores repeats, and its sequence only grows).
-// Asking twice within a second restarts it once.
+// TestFollowerRestartsWhenStalled: a reader that waits for a replica whose consumer never
+// delivered anything restarts the symbol's follower; once the consumer delivers, such requests
+// are ignored (the log itself is behind). Either way the replica goes on from the last applied
+// batch: nothing skipped, nothing applied twice.
 func TestFollowerRestartsWhenStalled(t *testing.T) {
 	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
 		StoreDir: t.TempDir(), NoSigs: true})
@@ -58,47 +60,55 @@ func TestFollowerRestartsWhenStalled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	logs := &restartLog{}
 	var seen []uint64
 	applied := make(chan uint64, 100)
-	r := &registry{js: js, log: slog.New(slog.DiscardHandler), maxTrades: 10, maxClosed: 10,
+	r := &registry{js: js, log: slog.New(logs), maxTrades: 10, maxClosed: 10,
 		symbols: map[string]*symbol{}, onBatch: func(_ *symbol, b *proto.EventBatch) { applied <- b.CmdSeq }}
 	spec := matcher.DefaultSpec()
 	s := &symbol{name: sym, spec: spec, book: newBook(sym, spec, 10, 10), restart: make(chan struct{}, 1)}
 	go r.follow(ctx, s)
-	await := func(want uint64) {
+	await := func(what string, cond func() bool) {
 		t.Helper()
-		for {
-			select {
-			case seq := <-applied:
-				seen = append(seen, seq)
-				if seq == want {
-					return
+		for !cond() {
+			if ctx.Err() != nil {
+				t.Fatalf("%s: not within the test's deadline (saw %v, %d restarts)", what, seen, logs.count())
+			}
+			time.Sleep(5 * time.Millisecond) // polling what the follower's goroutine changes
+		}
+	}
+	take := func(want uint64) func() bool {
+		return func() bool {
+			for {
+				select {
+				case seq := <-applied:
+					seen = append(seen, seq)
+				default:
+					return len(seen) > 0 && seen[len(seen)-1] >= want
 				}
-			case <-ctx.Done():
-				t.Fatalf("replica did not reach %d (saw %v)", want, seen)
 			}
 		}
 	}
+
+	// Nothing delivered yet: a waiting reader's request restarts the follower.
+	s.stalled()
+	await("a restart of the silent follower", func() bool { return logs.count() == 1 })
+	s.stalled() // within a second of the first: ignored
 	for seq := uint64(1); seq <= 3; seq++ {
 		publish(seq)
 	}
-	await(3)
+	await("batches 1-3", take(3))
+	// It delivers now: a request is taken and ignored.
+	s.lastKick.Store(0)
 	s.stalled()
-	s.stalled() // within a second of the first: no second restart queued
-	if n := len(s.restart); n > 1 {
-		t.Fatalf("%d restarts queued", n)
-	}
-	// The restart happens (the follower takes the request), then it goes on from 4.
-	for deadline := time.Now().Add(10 * time.Second); len(s.restart) > 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the follower never took the restart request")
-		}
-		time.Sleep(5 * time.Millisecond) // polling a channel the follower drains
-	}
+	await("the request taken", func() bool { return len(s.restart) == 0 })
 	for seq := uint64(4); seq <= 6; seq++ {
 		publish(seq)
 	}
-	await(6)
+	await("batches 4-6", take(6))
+	if n := logs.count(); n != 1 {
+		t.Errorf("%d restarts, want 1 (only while nothing was delivered)", n)
+	}
 	for i, seq := range seen {
 		if seq != uint64(i+1) {
 			t.Fatalf("onBatch saw %v, want 1..6 once each in order", seen)
@@ -107,6 +117,36 @@ func TestFollowerRestartsWhenStalled(t *testing.T) {
 	if got, _ := s.book.appliedSeq(); got != 6 {
 		t.Fatalf("replica at %d, want 6", got)
 	}
+}
+
+// restartLog is a slog handler counting the follower's restarts asked by a reader.
+type restartLog struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *restartLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *restartLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *restartLog) WithGroup(string) slog.Handler            { return l }
+func (l *restartLog) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Message != "follow_restart" {
+		return nil
+	}
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "err" && strings.Contains(a.Value.String(), "no progress while a reader waited") {
+			l.mu.Lock()
+			l.n++
+			l.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (l *restartLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
 }
 
 // TestRegistryKeepsNewestEpoch: a record older than the one the registry has (a watch

@@ -37,8 +37,8 @@ type symbol struct {
 // anything, so its consumer is re-created from the last applied sequence. A new consumer can
 // stay silent without an error: its first pull request may reach the server before the
 // consumer runs there, and is lost (seen for new symbols: replicas at 0 for 10-15 s while
-// orders flowed). Missed heartbeats catch that in 2 s; a waiting reader catches it sooner.
-// At most one request per second.
+// orders flowed). Missed heartbeats catch that in 4 s; a waiting reader catches it sooner.
+// At most one request per second; a follower whose consumer delivered ignores it.
 func (s *symbol) stalled() {
 	now := time.Now().UnixNano()
 	last := s.lastKick.Load()
@@ -50,6 +50,10 @@ func (s *symbol) stalled() {
 	default:
 	}
 }
+
+// followHeartbeat is the idle heartbeat of a replica's EVT_<S> consumer. Shorter ones make a
+// loaded machine miss them and re-create consumers for nothing.
+const followHeartbeat = 2 * time.Second
 
 func (s *symbol) record() *proto.OwnershipRecord {
 	s.mu.RLock()
@@ -199,23 +203,33 @@ func (r *registry) followOnce(ctx context.Context, s *symbol) error {
 	if err != nil {
 		return err
 	}
-	// A missing heartbeat (1 s apart) makes the ordered consumer re-create itself within 2 s.
-	it, err := cons.Messages(jetstream.PullHeartbeat(time.Second))
+	// Missing heartbeats (2 s apart) make the ordered consumer re-create itself within 4 s.
+	it, err := cons.Messages(jetstream.PullHeartbeat(followHeartbeat))
 	if err != nil {
 		return err
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
-	var restarted atomic.Bool
+	// A reader's restart request (stalled) is for a consumer that never delivered anything: one
+	// that did works, and the replica is behind because EVT_<S> is (an election after a failover;
+	// re-creating consumers then only adds requests that wait for a leader).
+	var restarted, delivered atomic.Bool
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		select {
-		case <-s.restart:
-			restarted.Store(true)
-			it.Stop()
-		case <-fctx.Done():
+		for {
+			select {
+			case <-s.restart:
+				if delivered.Load() {
+					continue
+				}
+				restarted.Store(true)
+				it.Stop()
+				return
+			case <-fctx.Done():
+				return
+			}
 		}
 	}()
 	for {
@@ -226,6 +240,7 @@ func (r *registry) followOnce(ctx context.Context, s *symbol) error {
 			}
 			return err
 		}
+		delivered.Store(true)
 		b, err := proto.DecodeEventBatch(m.Data())
 		if err != nil {
 			r.log.Warn("bad_event_batch", "symbol", s.name, "err", err)

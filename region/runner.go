@@ -155,7 +155,8 @@ func (r *runner) serve(ctx context.Context) error {
 	// The first pull request can reach the server before the new consumer runs there, and is
 	// then lost: the consumer stays silent until two heartbeats are missed and the ordered
 	// consumer re-creates itself (measured: the first command of a new owner delivered after
-	// 10 s with the default 5 s heartbeat). 500 ms heartbeats bound that to 1 s.
+	// 10 s with the default 5 s heartbeat). 1 s heartbeats bound that to 2 s; shorter ones are
+	// missed on a loaded machine and re-create consumers for nothing.
 	it, err := cons.Messages(jetstream.PullMaxMessages(512), jetstream.PullHeartbeat(cmdHeartbeat))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", client.CmdStream(r.sym), err)
@@ -442,7 +443,7 @@ type inflight struct {
 }
 
 // cmdHeartbeat is the idle heartbeat of the matcher's CMD_<S> consumer (see serve).
-const cmdHeartbeat = 500 * time.Millisecond
+const cmdHeartbeat = time.Second
 
 // maxInflight bounds the EVT_<S> appends a matcher keeps in flight; evtAckWait is how long the
 // oldest one's ack is awaited before the append is redone synchronously.
