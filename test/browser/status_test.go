@@ -123,13 +123,19 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium: regions: %v", err)
 	}
+	// The page re-renders when the status changes: a node found by a query can be replaced
+	// before its text is read ("No node with given id found"). Read again then.
 	text := func(css string) string {
 		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(css)))
-		if err != nil {
-			t.Fatalf("chromium: text of %s: %v", css, err)
+		for {
+			s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(css)))
+			if err == nil {
+				return s
+			}
+			if bctx.Err() != nil || !strings.Contains(err.Error(), "No node with given id") {
+				t.Fatalf("chromium: text of %s: %v", css, err)
+			}
 		}
-		return s
 	}
 	banner := text("#page-status")
 	timeline := text(`[data-incident="` + incident + `"] ol.tl`)
