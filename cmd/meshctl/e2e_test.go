@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/geomesh/geomesh/proto"
 	"github.com/geomesh/geomesh/region"
@@ -190,8 +192,13 @@ func TestAgainstMesh(t *testing.T) {
 			t.Fatalf("create output %q", r.stdout)
 		}
 		key, secret := m1[1], m1[2]
-		// The key is in ACCOUNTS, so every region's gateway accepts it.
+		// The key is in ACCOUNTS, so every region's gateway accepts it. Another region's replica
+		// of the bucket may answer a moment behind the write: read until it has the key.
 		rec, err := client.GetAPIKey(t.Context(), m.Node("ap-south").JetStream(), key)
+		for deadline := time.Now().Add(10 * time.Second); errors.Is(err, client.ErrKeyNotFound) && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond) // polling a replica that catches up
+			rec, err = client.GetAPIKey(t.Context(), m.Node("ap-south").JetStream(), key)
+		}
 		if err != nil || rec.Account != 42 || string(rec.Secret) != secret {
 			t.Fatalf("stored key: %v %v", rec, err)
 		}

@@ -216,9 +216,15 @@ func TestDemoTraffic(t *testing.T) {
 			return len(b.Bids) > 0 && len(b.Asks) > 0
 		})
 	}
+	// Requotes start once a market maker's levels are all quoted: on a loaded machine that can
+	// come after the first trades, so wait for them (the stats only grow).
 	st := d.traffic.Stats()
-	if st.Orders == 0 || st.Requotes == 0 || st.Takers == 0 {
-		t.Errorf("traffic stats %+v: want orders, requotes and taker orders", st)
+	for deadline := time.Now().Add(60 * time.Second); st.Orders == 0 || st.Requotes == 0 || st.Takers == 0; st = d.traffic.Stats() {
+		if time.Now().After(deadline) {
+			t.Errorf("traffic stats %+v: want orders, requotes and taker orders", st)
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling counters the traffic goroutines increment
 	}
 	t.Logf("traffic so far: %+v", st)
 
