@@ -177,6 +177,7 @@ func (r *runner) serve(ctx context.Context) error {
 	wg.Go(func() { readCommands(rctx, it, cmds) })
 	late := time.NewTimer(time.Hour)
 	defer late.Stop()
+	var timed uint64 // the command whose append late times (set again only when the head changes)
 	next := from + 1
 	for {
 		var okc <-chan *jetstream.PubAck
@@ -185,15 +186,18 @@ func (r *runner) serve(ctx context.Context) error {
 		if len(r.window) > 0 && pending(r.window[0].ack) {
 			head := r.window[0]
 			okc, errc = head.ack.Ok(), head.ack.Err()
-			late.Reset(time.Until(head.sent.Add(min(evtAckWait, r.n.cfg.AppendTimeout))))
+			if head.batch.CmdSeq != timed {
+				timed = head.batch.CmdSeq
+				late.Reset(time.Until(head.sent.Add(min(evtAckWait, r.n.cfg.AppendTimeout))))
+			}
 			latec = late.C
 		}
 		var d delivered
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case ack := <-okc:
-			r.window[0].ack = okFuture{r.window[0].ack, ack}
+		case <-okc:
+			r.window[0].ack = okFuture{r.window[0].ack}
 		case err := <-errc:
 			r.window[0].ack = errFuture{r.window[0].ack, err}
 		case <-latec:
@@ -488,8 +492,8 @@ func (r *runner) headDone() bool {
 		return true
 	}
 	select {
-	case ack := <-head.ack.Ok():
-		r.window[0].ack = okFuture{head.ack, ack}
+	case <-head.ack.Ok():
+		r.window[0].ack = okFuture{head.ack}
 		return true
 	case err := <-head.ack.Err():
 		r.window[0].ack = errFuture{head.ack, err}
@@ -504,7 +508,6 @@ func (r *runner) headDone() bool {
 type (
 	okFuture struct {
 		jetstream.PubAckFuture
-		ack *jetstream.PubAck
 	}
 	errFuture struct {
 		jetstream.PubAckFuture
